@@ -1,0 +1,274 @@
+//! Accounts: signup (a tenant and its owner), email verification, login with throttling,
+//! password reset, staff accounts. Memberships and invitations are in `members.rs`.
+//! Takes parsed domain values; knows nothing of HTTP.
+
+use crate::{
+    context::AppContext,
+    db::{self, DbError, tokens::Purpose, users::UserRow},
+    domain::{CompanyName, Email, Password, Secret},
+    mailer::{MailError, messages},
+};
+
+pub mod members;
+pub mod passwords;
+pub mod tokens;
+
+/// How long links stay valid.
+pub const VERIFY_TTL_SECS: i64 = 48 * 3600;
+pub const RESET_TTL_SECS: i64 = 60 * 60;
+pub const SET_PASSWORD_TTL_SECS: i64 = 72 * 3600;
+/// Login throttling: at most this many failures per email (and per address) in the window.
+pub const MAX_FAILURES_PER_EMAIL: i64 = 5;
+pub const MAX_FAILURES_PER_IP: i64 = 30;
+pub const FAILURE_WINDOW_SECS: i64 = 15 * 60;
+
+/// What went wrong in an account operation; `Display` is what the user is told.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(
+        "An account with this email already exists. Log in, or reset your password if you forgot it."
+    )]
+    EmailTaken,
+    #[error("Wrong email or password.")]
+    InvalidCredentials,
+    #[error("Please confirm your email address first: we sent you a link when you signed up.")]
+    Unverified,
+    #[error(
+        "Too many failed attempts. Wait {minutes} minute(s) before trying again, or reset your password."
+    )]
+    Throttled { minutes: i64 },
+    #[error("This link is not valid. Check that you copied the whole link, or ask for a new one.")]
+    TokenInvalid,
+    #[error("This link has expired. Ask for a new one.")]
+    TokenExpired,
+    #[error("This link has already been used. Ask for a new one if you still need it.")]
+    TokenUsed,
+    #[error("{0}")]
+    NotAllowed(String),
+    #[error("We could not send the email. Try again in a few minutes.")]
+    Mail(#[from] MailError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Creates a tenant named `company` with a new, unverified owner and emails the
+/// verification link.
+#[tracing::instrument(skip_all)]
+pub async fn signup(
+    ctx: &AppContext,
+    email: &Email,
+    password: &Password,
+    company: &CompanyName,
+) -> Result<i64, AccountError> {
+    let password_hash = passwords::hash(password).await?;
+    let (token, token_hash) = tokens::generate();
+    let new = db::tenants::NewOwner {
+        company: company.as_str(),
+        email: email.as_str(),
+        password_hash: &password_hash,
+        verify_token_hash: &token_hash,
+        verify_expires_at: db::now() + VERIFY_TTL_SECS,
+    };
+    let (tenant_id, user_id) = match db::tenants::create_with_owner(&ctx.db, &new).await {
+        Err(DbError::Conflict) => return Err(AccountError::EmailTaken),
+        other => other?,
+    };
+    tracing::info!(tenant_id, user_id, "signed up");
+    let link = ctx.link("/verify-email", &token);
+    ctx.mailer
+        .send(messages::verify_email(email, &link, company.as_str()))
+        .await?;
+    Ok(user_id)
+}
+
+/// Sends a fresh verification link if `email` belongs to an unverified account. Says nothing
+/// either way, so it cannot be used to probe for accounts.
+pub async fn resend_verification(ctx: &AppContext, email: &Email) -> Result<(), AccountError> {
+    let Some(user) = db::users::find_by_email(&ctx.db, email.as_str()).await? else {
+        return Ok(());
+    };
+    if user.email_verified_at.is_some() || user.is_staff {
+        return Ok(());
+    }
+    let (token, token_hash) = tokens::generate();
+    db::tokens::insert(
+        &ctx.db,
+        user.id,
+        Purpose::VerifyEmail,
+        &token_hash,
+        db::now() + VERIFY_TTL_SECS,
+    )
+    .await?;
+    let company = db::tenants::memberships_of(&ctx.db, user.id)
+        .await?
+        .into_iter()
+        .next()
+        .map(|m| m.tenant_name)
+        .unwrap_or_default();
+    let link = ctx.link("/verify-email", &token);
+    ctx.mailer
+        .send(messages::verify_email(email, &link, &company))
+        .await?;
+    Ok(())
+}
+
+/// Explains why a token could not be consumed.
+async fn token_problem(ctx: &AppContext, token: &str, purposes: &[Purpose]) -> AccountError {
+    match db::tokens::find(&ctx.db, &tokens::hash(token)).await {
+        Ok(Some(row)) if purposes.iter().any(|p| p.as_str() == row.purpose) => {
+            if row.used_at.is_some() {
+                AccountError::TokenUsed
+            } else if row.expires_at <= db::now() {
+                AccountError::TokenExpired
+            } else {
+                AccountError::TokenInvalid
+            }
+        }
+        Ok(_) => AccountError::TokenInvalid,
+        Err(e) => e.into(),
+    }
+}
+
+/// Checks a token without using it (to show the form it leads to).
+pub async fn check_token(
+    ctx: &AppContext,
+    token: &str,
+    purposes: &[Purpose],
+) -> Result<UserRow, AccountError> {
+    match db::tokens::find(&ctx.db, &tokens::hash(token)).await? {
+        Some(row)
+            if row.used_at.is_none()
+                && row.expires_at > db::now()
+                && purposes.iter().any(|p| p.as_str() == row.purpose) =>
+        {
+            db::users::find(&ctx.db, row.user_id)
+                .await?
+                .ok_or(AccountError::TokenInvalid)
+        }
+        _ => Err(token_problem(ctx, token, purposes).await),
+    }
+}
+
+/// Marks the email of the token's user verified.
+pub async fn verify_email(ctx: &AppContext, token: &str) -> Result<i64, AccountError> {
+    let purposes = [Purpose::VerifyEmail];
+    match db::tokens::consume(&ctx.db, &purposes, &tokens::hash(token)).await? {
+        Some(user_id) => {
+            tracing::info!(user_id, "email verified");
+            Ok(user_id)
+        }
+        None => Err(token_problem(ctx, token, &purposes).await),
+    }
+}
+
+/// Checks credentials, throttling repeated failures per email and per client address.
+pub async fn login(
+    ctx: &AppContext,
+    raw_email: &str,
+    password: &Secret,
+    ip: &str,
+) -> Result<UserRow, AccountError> {
+    let key = raw_email.trim().to_lowercase();
+    let now = db::now();
+    let ((by_email, oldest_email), (by_ip, oldest_ip)) =
+        db::login_attempts::recent(&ctx.db, &key, ip, now - FAILURE_WINDOW_SECS).await?;
+    let blocked_since = if by_email >= MAX_FAILURES_PER_EMAIL {
+        oldest_email
+    } else if by_ip >= MAX_FAILURES_PER_IP {
+        oldest_ip
+    } else {
+        None
+    };
+    if let Some(oldest) = blocked_since {
+        let wait = (oldest + FAILURE_WINDOW_SECS - now).max(1);
+        tracing::warn!(ip, "login throttled");
+        return Err(AccountError::Throttled {
+            minutes: (wait + 59) / 60,
+        });
+    }
+    let user = match Email::parse(&key) {
+        Ok(email) => db::users::find_by_email(&ctx.db, email.as_str()).await?,
+        Err(_) => None,
+    };
+    let stored = match &user {
+        Some(u) => db::users::password_hash(&ctx.db, u.id).await?,
+        None => None,
+    };
+    if !passwords::verify(password, stored).await {
+        db::login_attempts::record_failure(&ctx.db, &key, ip).await?;
+        return Err(AccountError::InvalidCredentials);
+    }
+    let user = user.ok_or(AccountError::InvalidCredentials)?;
+    if user.email_verified_at.is_none() {
+        return Err(AccountError::Unverified);
+    }
+    db::login_attempts::clear_email(&ctx.db, &key).await?;
+    tracing::info!(user_id = user.id, "logged in");
+    Ok(user)
+}
+
+/// Emails a reset link if the account exists; silent otherwise (no account probing).
+pub async fn request_password_reset(ctx: &AppContext, email: &Email) -> Result<(), AccountError> {
+    let Some(user) = db::users::find_by_email(&ctx.db, email.as_str()).await? else {
+        tracing::info!("password reset asked for an unknown email");
+        return Ok(());
+    };
+    let (token, token_hash) = tokens::generate();
+    db::tokens::insert(
+        &ctx.db,
+        user.id,
+        Purpose::ResetPassword,
+        &token_hash,
+        db::now() + RESET_TTL_SECS,
+    )
+    .await?;
+    let link = ctx.link("/password/reset", &token);
+    ctx.mailer
+        .send(messages::reset_password(email, &link, RESET_TTL_SECS / 60))
+        .await?;
+    Ok(())
+}
+
+/// Sets a new password through a reset or set-password link; ends the user's other sessions.
+pub async fn reset_password(
+    ctx: &AppContext,
+    token: &str,
+    password: &Password,
+) -> Result<UserRow, AccountError> {
+    let purposes = [Purpose::ResetPassword, Purpose::SetPassword];
+    let user = check_token(ctx, token, &purposes).await?;
+    let hash = passwords::hash(password).await?;
+    let Some(user_id) = db::tokens::consume(&ctx.db, &purposes, &tokens::hash(token)).await? else {
+        return Err(token_problem(ctx, token, &purposes).await);
+    };
+    db::users::set_password_everywhere(&ctx.db, user_id, &hash).await?;
+    db::audit::record(&ctx.db, None, Some(user_id), "user.password_reset", "").await?;
+    tracing::info!(user_id, "password reset");
+    Ok(user)
+}
+
+/// Creates (or re-issues a link for) a support-staff account; returns the set-password link.
+pub async fn create_staff(ctx: &AppContext, email: &Email) -> Result<Secret, AccountError> {
+    let user_id = match db::users::find_by_email(&ctx.db, email.as_str()).await? {
+        Some(user) if user.is_staff => user.id,
+        Some(_) => {
+            return Err(AccountError::NotAllowed(format!(
+                "{email} already has a tenant account; staff accounts are separate, so use another address."
+            )));
+        }
+        None => db::users::create_staff(&ctx.db, email.as_str()).await?,
+    };
+    let (token, token_hash) = tokens::generate();
+    db::tokens::insert(
+        &ctx.db,
+        user_id,
+        Purpose::SetPassword,
+        &token_hash,
+        db::now() + SET_PASSWORD_TTL_SECS,
+    )
+    .await?;
+    db::audit::record(&ctx.db, None, None, "staff.link_issued", email.as_str()).await?;
+    Ok(Secret::new(ctx.link("/password/reset", &token)))
+}

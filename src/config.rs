@@ -1,0 +1,291 @@
+//! Settings: read once at startup from `CARTBRIDGE_*` environment variables and an optional
+//! TOML file, parsed into typed values. A bad value stops startup with one line naming the
+//! variable. Nothing here is global: callers pass on what each component needs.
+
+use std::{collections::BTreeMap, fmt, net::SocketAddr, path::PathBuf};
+
+use url::Url;
+
+use crate::domain::Secret;
+
+/// Every variable cartbridge reads, with its TOML key (the name without prefix, lower-cased).
+pub const VARIABLES: &[&str] = &[
+    "CARTBRIDGE_LISTEN",
+    "CARTBRIDGE_DATA_DIR",
+    "CARTBRIDGE_DATABASE_URL",
+    "CARTBRIDGE_PUBLIC_URL",
+    "CARTBRIDGE_MASTER_KEY",
+    "CARTBRIDGE_SMTP_URL",
+    "CARTBRIDGE_MAIL_FROM",
+    "CARTBRIDGE_BIGCOMMERCE_API_URL",
+    "CARTBRIDGE_BIGCOMMERCE_LOGIN_URL",
+];
+
+/// Typed settings. Secrets (master key, SMTP and database URLs, which may carry passwords)
+/// are held in types that do not print.
+#[derive(Debug)]
+pub struct Settings {
+    /// `CARTBRIDGE_LISTEN`, default `127.0.0.1:8080`. Port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// `CARTBRIDGE_DATA_DIR`, default `./data`: SQLite file, master key, email outbox.
+    pub data_dir: PathBuf,
+    /// `CARTBRIDGE_DATABASE_URL`, default `sqlite://<data dir>/cartbridge.db`;
+    /// `postgres://…` selects PostgreSQL.
+    pub database_url: DatabaseUrl,
+    /// `CARTBRIDGE_PUBLIC_URL`, default `http://<listen>`: the base of every link we send out.
+    /// `None` means "derive it from the address actually bound".
+    pub public_url: Option<Url>,
+    /// `CARTBRIDGE_MASTER_KEY` (base64, 32 bytes); default: `<data dir>/master.key`, created
+    /// with mode 0600 on first start.
+    pub master_key: Option<Secret>,
+    /// `CARTBRIDGE_SMTP_URL` (e.g. `smtps://user:pass@smtp.example.com`); unset: emails are
+    /// written as `.eml` files to `<data dir>/outbox/`.
+    pub smtp_url: Option<Secret>,
+    /// `CARTBRIDGE_MAIL_FROM`, default `cartbridge <no-reply@HOST of the public URL>`.
+    pub mail_from: Option<String>,
+    /// `CARTBRIDGE_BIGCOMMERCE_API_URL`, default `https://api.bigcommerce.com`.
+    pub bigcommerce_api_url: Url,
+    /// `CARTBRIDGE_BIGCOMMERCE_LOGIN_URL`, default `https://login.bigcommerce.com`.
+    pub bigcommerce_login_url: Url,
+    /// HTTP worker threads (default: one per core).
+    pub http_workers: Option<usize>,
+}
+
+/// A configuration value that could not be used: names the variable, never echoes a secret.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+/// The database URL; may contain a password, so it has no `Display` and a redacting `Debug`.
+#[derive(Clone)]
+pub struct DatabaseUrl(Secret);
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let is_known = ["sqlite:", "postgres://", "postgresql://"]
+            .iter()
+            .any(|p| raw.starts_with(p));
+        if !is_known {
+            return Err("must start with sqlite: or postgres:// (the value is not shown because it may hold a password)".into());
+        }
+        Ok(Self(Secret::new(raw.to_owned())))
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.0.expose().starts_with("postgres")
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = self.0.expose().split(':').next().unwrap_or_default();
+        write!(f, "DatabaseUrl({scheme}:..)")
+    }
+}
+
+impl Settings {
+    /// Reads the process environment and, if given, a TOML file (environment wins).
+    pub fn load(config_file: Option<&std::path::Path>) -> Result<Self, ConfigError> {
+        let mut raw = match config_file {
+            Some(path) => read_toml(path)?,
+            None => BTreeMap::new(),
+        };
+        for var in VARIABLES {
+            if let Ok(value) = std::env::var(var) {
+                raw.insert(*var, value);
+            }
+        }
+        Self::from_values(&raw)
+    }
+
+    /// Parses already-collected raw values (variable name → text).
+    pub fn from_values(raw: &BTreeMap<&'static str, String>) -> Result<Self, ConfigError> {
+        let get = |var: &'static str| raw.get(var).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let listen = match get("CARTBRIDGE_LISTEN") {
+            Some(v) => v.parse().map_err(|_| ConfigError {
+                var: "CARTBRIDGE_LISTEN",
+                message: format!("“{v}” is not an address:port such as 127.0.0.1:8080"),
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let data_dir = PathBuf::from(get("CARTBRIDGE_DATA_DIR").unwrap_or("./data"));
+        let database_url = match get("CARTBRIDGE_DATABASE_URL") {
+            Some(v) => DatabaseUrl::parse(v).map_err(|message| ConfigError {
+                var: "CARTBRIDGE_DATABASE_URL",
+                message,
+            })?,
+            None => DatabaseUrl(Secret::new(format!(
+                "sqlite://{}",
+                data_dir.join("cartbridge.db").display()
+            ))),
+        };
+        let public_url = get("CARTBRIDGE_PUBLIC_URL")
+            .map(|v| parse_http_url("CARTBRIDGE_PUBLIC_URL", v))
+            .transpose()?;
+        let master_key = get("CARTBRIDGE_MASTER_KEY").map(|v| Secret::new(v.to_owned()));
+        if let Some(key) = &master_key {
+            crate::vault::MasterKey::from_base64(key.expose()).map_err(|e| ConfigError {
+                var: "CARTBRIDGE_MASTER_KEY",
+                message: e.to_string(),
+            })?;
+        }
+        let smtp_url = get("CARTBRIDGE_SMTP_URL").map(|v| Secret::new(v.to_owned()));
+        if let Some(url) = &smtp_url {
+            crate::mailer::check_smtp_url(url).map_err(|message| ConfigError {
+                var: "CARTBRIDGE_SMTP_URL",
+                message,
+            })?;
+        }
+        let mail_from = get("CARTBRIDGE_MAIL_FROM").map(str::to_owned);
+        if let Some(from) = &mail_from {
+            from.parse::<lettre::message::Mailbox>()
+                .map_err(|_| ConfigError {
+                    var: "CARTBRIDGE_MAIL_FROM",
+                    message: format!(
+                        "“{from}” is not a mailbox such as cartbridge <no-reply@example.com>"
+                    ),
+                })?;
+        }
+        let url_or =
+            |var: &'static str, default: &str| parse_http_url(var, get(var).unwrap_or(default));
+        Ok(Self {
+            listen,
+            data_dir,
+            database_url,
+            public_url,
+            master_key,
+            smtp_url,
+            mail_from,
+            bigcommerce_api_url: url_or(
+                "CARTBRIDGE_BIGCOMMERCE_API_URL",
+                "https://api.bigcommerce.com",
+            )?,
+            bigcommerce_login_url: url_or(
+                "CARTBRIDGE_BIGCOMMERCE_LOGIN_URL",
+                "https://login.bigcommerce.com",
+            )?,
+            http_workers: None,
+        })
+    }
+}
+
+fn parse_http_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {
+    let bad = |why: &str| ConfigError {
+        var,
+        message: format!("“{raw}” {why}"),
+    };
+    let url = Url::parse(raw).map_err(|_| bad("is not a URL such as https://example.com"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(bad("must be an http:// or https:// URL with a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("must not have a query or fragment"));
+    }
+    Ok(url)
+}
+
+fn read_toml(path: &std::path::Path) -> Result<BTreeMap<&'static str, String>, ConfigError> {
+    const VAR: &str = "CARTBRIDGE_CONFIG";
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        var: VAR,
+        message: format!("cannot read {}: {e}", path.display()),
+    })?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError {
+        var: VAR,
+        message: format!("{} is not valid TOML: {}", path.display(), e.message()),
+    })?;
+    let mut out = BTreeMap::new();
+    for (key, value) in table {
+        let var = VARIABLES
+            .iter()
+            .find(|v| v["CARTBRIDGE_".len()..].eq_ignore_ascii_case(&key))
+            .ok_or_else(|| ConfigError {
+                var: VAR,
+                message: format!("{}: unknown setting “{key}”", path.display()),
+            })?;
+        let text = match value {
+            toml::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        out.insert(*var, text);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&'static str, &str)]) -> Result<Settings, ConfigError> {
+        let raw = pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        Settings::from_values(&raw)
+    }
+
+    #[test]
+    fn defaults_run_out_of_the_box() {
+        let s = settings(&[]).expect("defaults");
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database_url.expose(), "sqlite://./data/cartbridge.db");
+        assert_eq!(
+            s.bigcommerce_api_url.as_str(),
+            "https://api.bigcommerce.com/"
+        );
+        assert!(s.smtp_url.is_none() && s.master_key.is_none() && s.public_url.is_none());
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let cases: &[(&'static str, &str)] = &[
+            ("CARTBRIDGE_LISTEN", "nonsense"),
+            ("CARTBRIDGE_DATABASE_URL", "mysql://x"),
+            ("CARTBRIDGE_PUBLIC_URL", "ftp://example.com"),
+            ("CARTBRIDGE_MASTER_KEY", "c2hvcnQ="),
+            ("CARTBRIDGE_SMTP_URL", "http://mail"),
+            ("CARTBRIDGE_BIGCOMMERCE_API_URL", "not a url"),
+            ("CARTBRIDGE_MAIL_FROM", "@@"),
+        ];
+        for (var, value) in cases {
+            let err = settings(&[(var, value)]).expect_err(var);
+            assert_eq!(err.var, *var);
+            assert!(err.to_string().starts_with(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let key = crate::vault::MasterKey::generate().to_base64();
+        let s = settings(&[
+            ("CARTBRIDGE_MASTER_KEY", key.expose()),
+            ("CARTBRIDGE_DATABASE_URL", "postgres://u:sentinel-pw@db/x"),
+            (
+                "CARTBRIDGE_SMTP_URL",
+                "smtps://u:sentinel-smtp@mail.example.com",
+            ),
+        ])
+        .expect("valid");
+        let printed = format!("{s:?}");
+        for needle in [key.expose(), "sentinel-pw", "sentinel-smtp"] {
+            assert!(!printed.contains(needle), "{needle} leaked: {printed}");
+        }
+    }
+
+    #[test]
+    fn toml_file_is_read_and_unknown_keys_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9999\"\n").expect("write");
+        assert_eq!(
+            read_toml(&path).expect("read")["CARTBRIDGE_LISTEN"],
+            "127.0.0.1:9999"
+        );
+        std::fs::write(&path, "lissen = 1\n").expect("write");
+        assert!(read_toml(&path).is_err());
+    }
+}

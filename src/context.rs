@@ -1,0 +1,30 @@
+//! `AppContext`: what request handlers and services share — the database, the mailer and
+//! the public base URL. Built once by `startup`.
+
+use url::Url;
+
+use crate::{db::Db, domain::Secret, mailer::Mailer};
+
+pub struct AppContext {
+    pub db: Db,
+    pub mailer: Mailer,
+    /// Base of every absolute link we hand out (emails, redirect URLs).
+    pub public_url: Url,
+}
+
+impl AppContext {
+    /// An absolute link to `path` carrying a one-time `token` in the query string.
+    pub fn link(&self, path: &str, token: &Secret) -> String {
+        let mut url = self
+            .public_url
+            .join(path)
+            .unwrap_or_else(|_| self.public_url.clone());
+        url.query_pairs_mut().append_pair("token", token.expose());
+        url.to_string()
+    }
+
+    /// Whether cookies must be `Secure` (the public URL is https).
+    pub fn is_https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+}

@@ -1,0 +1,110 @@
+//! `AppError`: the one error type handlers return. It picks the status, renders
+//! `templates/errors/error.html` with a short message, and logs the cause chain once.
+
+use actix_web::{HttpResponse, ResponseError, http::StatusCode, http::header};
+use askama::Template;
+
+use crate::{accounts::AccountError, db::DbError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("We couldn't find that page.")]
+    NotFound,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("Please log in to continue.")]
+    LoginRequired { next: String },
+    #[error(
+        "This form has expired or did not come from cartbridge. Go back, reload the page and try again."
+    )]
+    Csrf,
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("Something went wrong on our side. It has been logged; please try again.")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::NotFound => Self::NotFound,
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<AccountError> for AppError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Db(DbError::NotFound) => Self::NotFound,
+            AccountError::Db(db) => Self::Internal(db.into()),
+            AccountError::Internal(e) => Self::Internal(e),
+            AccountError::NotAllowed(msg) => Self::Forbidden(msg),
+            e @ AccountError::Mail(_) => {
+                tracing::error!(error = ?e, "email delivery failed");
+                Self::Unavailable(e.to_string())
+            }
+            other => Self::BadRequest(other.to_string()),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "errors/error.html")]
+struct ErrorPage<'a> {
+    layout: crate::web::render::Layout,
+    status: u16,
+    message: &'a str,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Forbidden(_) | Self::Csrf => StatusCode::FORBIDDEN,
+            Self::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::LoginRequired { next } = self {
+            let location = format!(
+                "/login?next={}",
+                url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+            );
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, location))
+                .finish();
+        }
+        if let Self::Internal(cause) = self {
+            tracing::error!(error = ?cause, "request failed");
+        }
+        let status = self.status_code();
+        let message = self.to_string();
+        let page = ErrorPage {
+            layout: crate::web::render::Layout::bare(status.canonical_reason().unwrap_or("Error")),
+            status: status.as_u16(),
+            message: &message,
+        };
+        HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(page.render().unwrap_or(message))
+    }
+}

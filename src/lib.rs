@@ -1,0 +1,14 @@
+//! cartbridge: a self-hostable integration platform for BigCommerce merchants and their
+//! trading partners. The binary (`main.rs`) only parses the command line and calls in here.
+
+pub mod accounts;
+pub mod config;
+pub mod context;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod mailer;
+pub mod startup;
+pub mod telemetry;
+pub mod vault;
+pub mod web;

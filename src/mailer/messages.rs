@@ -1,0 +1,117 @@
+//! The emails cartbridge sends, rendered from `templates/email/<name>.{txt,html}`.
+
+use askama::Template;
+
+use super::OutgoingEmail;
+use crate::domain::Email;
+
+#[derive(Template)]
+#[template(path = "email/verify_email.txt")]
+struct VerifyText<'a> {
+    link: &'a str,
+    company: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/verify_email.html")]
+struct VerifyHtml<'a> {
+    link: &'a str,
+    company: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/reset_password.txt")]
+struct ResetText<'a> {
+    link: &'a str,
+    minutes: i64,
+}
+
+#[derive(Template)]
+#[template(path = "email/reset_password.html")]
+struct ResetHtml<'a> {
+    link: &'a str,
+    minutes: i64,
+}
+
+#[derive(Template)]
+#[template(path = "email/invitation.txt")]
+struct InviteText<'a> {
+    link: &'a str,
+    company: &'a str,
+    inviter: &'a str,
+    role: &'a str,
+    days: i64,
+}
+
+#[derive(Template)]
+#[template(path = "email/invitation.html")]
+struct InviteHtml<'a> {
+    link: &'a str,
+    company: &'a str,
+    inviter: &'a str,
+    role: &'a str,
+    days: i64,
+}
+
+fn build(
+    to: &Email,
+    subject: String,
+    text: askama::Result<String>,
+    html: askama::Result<String>,
+) -> OutgoingEmail {
+    // Templates are compiled in; rendering them cannot fail at run time with these inputs.
+    OutgoingEmail {
+        to: to.clone(),
+        subject,
+        text: text.unwrap_or_default(),
+        html: html.unwrap_or_default(),
+    }
+}
+
+pub fn verify_email(to: &Email, link: &str, company: &str) -> OutgoingEmail {
+    build(
+        to,
+        "Confirm your email for cartbridge".into(),
+        VerifyText { link, company }.render(),
+        VerifyHtml { link, company }.render(),
+    )
+}
+
+pub fn reset_password(to: &Email, link: &str, minutes: i64) -> OutgoingEmail {
+    build(
+        to,
+        "Reset your cartbridge password".into(),
+        ResetText { link, minutes }.render(),
+        ResetHtml { link, minutes }.render(),
+    )
+}
+
+pub fn invitation(
+    to: &Email,
+    link: &str,
+    company: &str,
+    inviter: &str,
+    role: &str,
+    days: i64,
+) -> OutgoingEmail {
+    build(
+        to,
+        format!("You're invited to join {company} on cartbridge"),
+        InviteText {
+            link,
+            company,
+            inviter,
+            role,
+            days,
+        }
+        .render(),
+        InviteHtml {
+            link,
+            company,
+            inviter,
+            role,
+            days,
+        }
+        .render(),
+    )
+}

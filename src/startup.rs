@@ -1,0 +1,215 @@
+//! `Application::build`: opens the database and applies migrations, loads the master key,
+//! sets up the mailer, binds the listener (port 0 picks a free one) and assembles the HTTP
+//! server. `run_until_stopped` serves until SIGINT/SIGTERM, finishing in-flight requests.
+
+use std::{net::SocketAddr, time::Duration};
+
+use actix_session::{
+    SessionMiddleware,
+    config::{BrowserSession, TtlExtensionPolicy},
+};
+use actix_web::{
+    App, HttpServer,
+    cookie::{Key, SameSite, time},
+    dev::Server,
+    middleware::from_fn,
+    web,
+};
+use anyhow::Context;
+use url::Url;
+
+use crate::{
+    config::Settings,
+    context::AppContext,
+    db::{self, Db},
+    mailer::Mailer,
+    vault::MasterKey,
+    web::{
+        self as routes,
+        middleware::{csrf_guard, request_span, security_headers},
+        session::DbSessionStore,
+    },
+};
+
+/// Idle sessions end after this long.
+const SESSION_IDLE: time::Duration = time::Duration::hours(12);
+
+/// A built, bound, not yet running app.
+pub struct Application {
+    address: SocketAddr,
+    server: Server,
+    context: web::Data<AppContext>,
+}
+
+/// Opens the database named by the settings and brings its schema up to date.
+pub async fn open_database(settings: &Settings, max_connections: u32) -> anyhow::Result<Db> {
+    let db = Db::connect(&settings.database_url, max_connections).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// The master key from `CARTBRIDGE_MASTER_KEY`, or `<data dir>/master.key` (created once).
+pub fn load_master_key(settings: &Settings) -> anyhow::Result<MasterKey> {
+    match &settings.master_key {
+        Some(key) => MasterKey::from_base64(key.expose()).context("CARTBRIDGE_MASTER_KEY"),
+        None => {
+            create_data_dir(&settings.data_dir)?;
+            Ok(MasterKey::load_or_create(
+                &settings.data_dir.join("master.key"),
+            )?)
+        }
+    }
+}
+
+/// Creates the data folder, private to the service user (it holds keys and the database).
+fn create_data_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).with_context(|| {
+        format!(
+            "cannot create the data folder {} (CARTBRIDGE_DATA_DIR)",
+            dir.display()
+        )
+    })
+}
+
+fn public_url(settings: &Settings, bound: SocketAddr) -> anyhow::Result<Url> {
+    if let Some(url) = &settings.public_url {
+        return Ok(url.clone());
+    }
+    let host = if bound.ip().is_unspecified() {
+        "localhost".to_owned()
+    } else {
+        bound.ip().to_string()
+    };
+    let host = if bound.is_ipv6() && host != "localhost" {
+        format!("[{host}]")
+    } else {
+        host
+    };
+    Url::parse(&format!("http://{host}:{}", bound.port()))
+        .context("cannot derive the public URL (set CARTBRIDGE_PUBLIC_URL)")
+}
+
+/// The shared context for handlers and services.
+pub async fn build_context(
+    settings: &Settings,
+    db: Db,
+    public_url: Url,
+) -> anyhow::Result<AppContext> {
+    let from = match &settings.mail_from {
+        Some(from) => from.parse().context("CARTBRIDGE_MAIL_FROM")?,
+        None => format!(
+            "cartbridge <no-reply@{}>",
+            public_url.host_str().unwrap_or("localhost")
+        )
+        .parse()
+        .or_else(|_| "cartbridge <no-reply@localhost>".parse())
+        .context("cannot build the default sender address (set CARTBRIDGE_MAIL_FROM)")?,
+    };
+    let mailer = Mailer::new(
+        settings.smtp_url.as_ref(),
+        &settings.data_dir.join("outbox"),
+        from,
+    )?;
+    Ok(AppContext {
+        db,
+        mailer,
+        public_url,
+    })
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let master_key = load_master_key(&settings)?;
+        let db = open_database(&settings, 10).await?;
+        let listener = std::net::TcpListener::bind(settings.listen)
+            .with_context(|| format!("cannot listen on {} (CARTBRIDGE_LISTEN)", settings.listen))?;
+        let address = listener.local_addr()?;
+        let public_url = public_url(&settings, address)?;
+        let context = web::Data::new(build_context(&settings, db, public_url).await?);
+        let cookie_key = Key::from(&master_key.derive("session-cookie")[..]);
+        let https = context.is_https();
+        let ctx = context.clone();
+        let mut server = HttpServer::new(move || {
+            let sessions =
+                SessionMiddleware::builder(DbSessionStore::new(ctx.db.clone()), cookie_key.clone())
+                    .cookie_name(if https {
+                        "__Host-cartbridge".into()
+                    } else {
+                        "cartbridge".into()
+                    })
+                    .cookie_secure(https)
+                    .cookie_http_only(true)
+                    .cookie_same_site(SameSite::Lax)
+                    .session_lifecycle(
+                        BrowserSession::default()
+                            .state_ttl(SESSION_IDLE)
+                            .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+                    )
+                    .build();
+            App::new()
+                .app_data(ctx.clone())
+                .wrap(from_fn(csrf_guard))
+                .wrap(sessions)
+                .wrap(security_headers(https))
+                .wrap(from_fn(request_span))
+                .configure(routes::configure)
+        })
+        .listen(listener)?
+        .shutdown_timeout(30);
+        if let Some(workers) = settings.http_workers {
+            server = server.workers(workers);
+        }
+        tracing::info!(%address, public_url = %context.public_url, database = context.db.backend(), mail = context.mailer.describe(), "cartbridge is listening");
+        Ok(Self {
+            address,
+            server: server.run(),
+            context,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn context(&self) -> web::Data<AppContext> {
+        self.context.clone()
+    }
+
+    /// Serves until the process is asked to stop; housekeeping runs alongside.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let housekeeping = tokio::spawn(housekeeping(self.context.clone()));
+        let result = self.server.await;
+        housekeeping.abort();
+        self.context.db.close().await;
+        tracing::info!("cartbridge stopped");
+        result.context("the HTTP server failed")
+    }
+}
+
+/// Deletes expired sessions, tokens and old login failures every few minutes.
+async fn housekeeping(ctx: web::Data<AppContext>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        tick.tick().await;
+        let result = async {
+            let sessions = db::sessions::prune(&ctx.db).await?;
+            let tokens = db::tokens::prune(&ctx.db).await?;
+            let attempts = db::login_attempts::prune(&ctx.db, 86_400).await?;
+            Ok::<_, db::DbError>((sessions, tokens, attempts))
+        }
+        .await;
+        match result {
+            Ok((sessions, tokens, attempts)) => {
+                tracing::debug!(sessions, tokens, attempts, "housekeeping done")
+            }
+            Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! Extractors: who is asking (`Viewer`, `CurrentUser`), in which tenant (`CurrentTenant`:
+//! the tenant id comes from the path and is honoured only for members — anyone else gets
+//! 404), and `StaffUser` for `/admin` (404 to everyone else).
+
+use std::{future::Future, pin::Pin, rc::Rc};
+
+use actix_session::{Session, SessionExt};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
+
+use super::{
+    render::{Layout, take_flashes},
+    session::{csrf_token, signed_in_user},
+};
+use crate::{
+    accounts::members::Actor,
+    context::AppContext,
+    db::{self, tenants::MembershipRow, users::UserRow},
+    domain::Role,
+    error::AppError,
+};
+
+type Boxed<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
+
+/// The person behind the request, if signed in, with their tenants. Loaded once per request.
+#[derive(Clone)]
+pub struct Viewer {
+    pub user: Option<UserRow>,
+    pub tenants: Rc<Vec<MembershipRow>>,
+    pub session: Session,
+}
+
+impl Viewer {
+    /// The page layout: navigation for this viewer, pending flash messages, CSRF token.
+    pub fn layout(&self, title: &str) -> Layout {
+        Layout {
+            title: title.to_owned(),
+            csrf: csrf_token(&self.session),
+            flashes: take_flashes(&self.session),
+            user_email: self.user.as_ref().map(|u| u.email.clone()),
+            is_staff: self.user.as_ref().is_some_and(|u| u.is_staff),
+            tenants: self.tenants.as_ref().clone(),
+            current_tenant: None,
+        }
+    }
+
+    async fn load(req: &HttpRequest) -> Result<Self, AppError> {
+        if let Some(viewer) = req.extensions().get::<Viewer>() {
+            return Ok(viewer.clone());
+        }
+        let ctx = context(req)?;
+        let session = req.get_session();
+        let user = match signed_in_user(&session) {
+            Some(id) => db::users::find(&ctx.db, id).await?,
+            None => None,
+        };
+        let tenants = match &user {
+            Some(u) => db::tenants::memberships_of(&ctx.db, u.id).await?,
+            None => Vec::new(),
+        };
+        if let Some(u) = &user {
+            tracing::Span::current().record("user", u.id);
+        }
+        let viewer = Viewer {
+            user,
+            tenants: Rc::new(tenants),
+            session,
+        };
+        req.extensions_mut().insert(viewer.clone());
+        Ok(viewer)
+    }
+}
+
+fn context(req: &HttpRequest) -> Result<web::Data<AppContext>, AppError> {
+    req.app_data::<web::Data<AppContext>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("AppContext is not registered")))
+}
+
+impl FromRequest for Viewer {
+    type Error = AppError;
+    type Future = Boxed<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { Viewer::load(&req).await })
+    }
+}
+
+/// A signed-in user; anonymous requests are sent to the login page and back.
+pub struct CurrentUser {
+    pub user: UserRow,
+    pub viewer: Viewer,
+}
+
+fn login_required(req: &HttpRequest) -> AppError {
+    let next = match req.query_string() {
+        "" => req.path().to_owned(),
+        q => format!("{}?{q}", req.path()),
+    };
+    AppError::LoginRequired { next }
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = Boxed<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let viewer = Viewer::load(&req).await?;
+            match viewer.user.clone() {
+                Some(user) => Ok(CurrentUser { user, viewer }),
+                None => Err(login_required(&req)),
+            }
+        })
+    }
+}
+
+/// A member acting in the tenant named by the `{tenant_id}` path segment.
+pub struct CurrentTenant {
+    pub actor: Actor,
+    pub viewer: Viewer,
+}
+
+impl CurrentTenant {
+    pub fn id(&self) -> i64 {
+        self.actor.tenant_id
+    }
+
+    /// The layout with this tenant selected in the navigation.
+    pub fn layout(&self, title: &str) -> Layout {
+        let mut layout = self.viewer.layout(title);
+        layout.current_tenant = Some(self.actor.tenant_id);
+        layout
+    }
+
+    /// Path under this tenant, e.g. `path("/members")` → `/t/7/members`.
+    pub fn path(&self, rest: &str) -> String {
+        format!("/t/{}{rest}", self.actor.tenant_id)
+    }
+}
+
+impl FromRequest for CurrentTenant {
+    type Error = AppError;
+    type Future = Boxed<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let viewer = Viewer::load(&req).await?;
+            let Some(user) = viewer.user.clone() else {
+                return Err(login_required(&req));
+            };
+            let tenant_id: i64 = req
+                .match_info()
+                .get("tenant_id")
+                .and_then(|v| v.parse().ok())
+                .ok_or(AppError::NotFound)?;
+            let membership = viewer
+                .tenants
+                .iter()
+                .find(|m| m.tenant_id == tenant_id)
+                .ok_or(AppError::NotFound)?;
+            let role = Role::parse(&membership.role).map_err(AppError::internal)?;
+            tracing::Span::current().record("tenant", tenant_id);
+            let actor = Actor {
+                tenant_id,
+                tenant_name: membership.tenant_name.clone(),
+                user_id: user.id,
+                email: user.email.clone(),
+                role,
+            };
+            Ok(CurrentTenant { actor, viewer })
+        })
+    }
+}
+
+/// A support-staff user. Everyone else, signed in or not, gets 404: the admin area does not
+/// announce itself.
+pub struct StaffUser {
+    pub user: UserRow,
+    pub viewer: Viewer,
+}
+
+impl FromRequest for StaffUser {
+    type Error = AppError;
+    type Future = Boxed<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let viewer = Viewer::load(&req).await?;
+            match viewer.user.clone() {
+                Some(user) if user.is_staff => Ok(StaffUser { user, viewer }),
+                _ => Err(AppError::NotFound),
+            }
+        })
+    }
+}

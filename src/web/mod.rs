@@ -1,0 +1,88 @@
+//! HTTP layer: routes, extractors, middleware, rendering. Only this module knows actix.
+//! Handlers extract, parse, call the area's service and render.
+
+use actix_web::{HttpRequest, web};
+
+use crate::error::AppError;
+
+pub mod admin;
+pub mod assets;
+pub mod auth;
+pub mod extract;
+pub mod forms;
+pub mod health;
+pub mod invitations;
+pub mod middleware;
+pub mod render;
+pub mod session;
+pub mod tenants;
+
+/// Declares the tenant-scoped routes (under `/t/{tenant_id}`) once: registers them and
+/// exports the list as `TENANT_ROUTES`, which the tenant-isolation sweep in the test suite
+/// walks — a route added here is swept automatically.
+macro_rules! tenant_routes {
+    ($($method:ident $path:literal => $handler:path),* $(,)?) => {
+        /// Every tenant-scoped route: (HTTP method, path under `/t/{tenant_id}`).
+        pub const TENANT_ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        fn tenant_scope() -> actix_web::Scope {
+            web::scope("/t/{tenant_id}")$(.route($path, web::$method().to($handler)))*
+        }
+    };
+}
+
+tenant_routes! {
+    get "" => tenants::dashboard,
+    get "/members" => tenants::list_members,
+    post "/invitations" => tenants::create_invitation,
+    post "/invitations/{invitation_id}/revoke" => tenants::revoke_invitation,
+    post "/members/{user_id}/role" => tenants::change_role,
+    post "/members/{user_id}/remove" => tenants::remove_member,
+}
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::FormConfig::default()
+            .limit(256 * 1024)
+            .error_handler(|err, _| {
+                AppError::BadRequest(format!("The form could not be read: {err}.")).into()
+            }),
+    )
+    .app_data(web::QueryConfig::default().error_handler(|err, _| {
+        AppError::BadRequest(format!("The address is not valid: {err}.")).into()
+    }))
+    .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+    .route("/healthz", web::get().to(health::healthz))
+    .route("/readyz", web::get().to(health::readyz))
+    .route("/", web::get().to(tenants::home))
+    .route("/signup", web::get().to(auth::signup_page))
+    .route("/signup", web::post().to(auth::signup))
+    .route("/signup/check-email", web::get().to(auth::check_email))
+    .route("/verify-email", web::get().to(auth::verify_page))
+    .route("/verify-email", web::post().to(auth::verify))
+    .route(
+        "/verify-email/resend",
+        web::post().to(auth::resend_verification),
+    )
+    .route("/login", web::get().to(auth::login_page))
+    .route("/login", web::post().to(auth::login))
+    .route("/logout", web::post().to(auth::logout))
+    .route("/password/forgot", web::get().to(auth::forgot_page))
+    .route("/password/forgot", web::post().to(auth::forgot))
+    .route("/password/reset", web::get().to(auth::reset_page))
+    .route("/password/reset", web::post().to(auth::reset))
+    .route(
+        "/invitations/accept",
+        web::get().to(invitations::accept_page),
+    )
+    .route("/invitations/accept", web::post().to(invitations::accept))
+    .route("/admin", web::get().to(admin::index))
+    .service(tenant_scope())
+    .route("/static/{name}", web::get().to(assets::asset))
+    .default_service(web::to(not_found));
+}
+
+async fn not_found(_: HttpRequest) -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}

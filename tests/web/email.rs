@@ -1,0 +1,87 @@
+//! Email end to end: through lettre's SMTP transport to a real SMTP listener (the file
+//! outbox is exercised by every other test).
+
+use cartbridge::domain::Secret;
+
+use crate::helpers::{PASSWORD, smtp::SmtpServer, spawn_app_with};
+
+#[tokio::test]
+async fn verification_email_travels_over_smtp_and_its_link_works() {
+    let smtp = SmtpServer::start().await;
+    let url = smtp.url();
+    let app = spawn_app_with(|s| s.smtp_url = Some(Secret::new(url))).await;
+    let client = app.client();
+    let res = client
+        .submit(
+            "/signup",
+            "/signup",
+            &[
+                ("email", "smtp.user@example.com"),
+                ("password", PASSWORD),
+                ("company", "Mail Co"),
+            ],
+        )
+        .await;
+    res.assert_redirect_to("/signup/check-email");
+
+    let received = smtp.received();
+    assert_eq!(received.len(), 1, "one message over SMTP");
+    assert!(
+        app.emails_to("smtp.user@example.com").is_empty(),
+        "nothing in the file outbox"
+    );
+    let message = &received[0];
+    assert!(message.to.contains("smtp.user@example.com"));
+    assert!(message.subject.contains("Confirm your email"));
+    let link = message
+        .link(&app.url("/verify-email"))
+        .expect("verification link in the message");
+
+    let path = link.strip_prefix(&app.base).unwrap();
+    let page = client.get(path).await;
+    let token = page.hidden_input("token").expect("token");
+    client
+        .submit(path, "/verify-email", &[("token", &token)])
+        .await
+        .assert_redirect_to("/login");
+    client
+        .submit(
+            "/login",
+            "/login",
+            &[("email", "smtp.user@example.com"), ("password", PASSWORD)],
+        )
+        .await
+        .assert_redirect_to("/");
+}
+
+#[tokio::test]
+async fn an_unreachable_smtp_server_is_reported_and_the_account_can_retry() {
+    // A port with nothing listening.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app =
+        spawn_app_with(|s| s.smtp_url = Some(Secret::new(format!("smtp://127.0.0.1:{port}"))))
+            .await;
+    let client = app.client();
+    let res = client
+        .submit(
+            "/signup",
+            "/signup",
+            &[
+                ("email", "jane@example.com"),
+                ("password", PASSWORD),
+                ("company", "Acme"),
+            ],
+        )
+        .await;
+    res.assert_redirect_to("/signup/check-email");
+    let page = client.get("/signup/check-email").await;
+    assert!(
+        page.body.contains("could not send the confirmation email"),
+        "{}",
+        page.body
+    );
+}

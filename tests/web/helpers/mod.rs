@@ -1,0 +1,453 @@
+//! `spawn_app()` → `TestApp`, and `Client`: a cookie-keeping HTTP client that behaves like a
+//! browser (no automatic redirects, so tests can assert on them).
+
+pub mod browser;
+pub mod smtp;
+
+use std::{collections::BTreeMap, path::PathBuf};
+
+use cartbridge::{config::Settings, db::Db, startup::Application};
+use sqlx::Connection;
+
+/// A running app with its own data folder and database.
+pub struct TestApp {
+    pub base: String,
+    pub db: Db,
+    pub data_dir: tempfile::TempDir,
+}
+
+/// Settings pointing everything at a temp folder and a fresh database.
+pub async fn test_settings(data_dir: &std::path::Path) -> Settings {
+    let mut raw: BTreeMap<&'static str, String> = BTreeMap::new();
+    raw.insert("CARTBRIDGE_LISTEN", "127.0.0.1:0".into());
+    raw.insert("CARTBRIDGE_DATA_DIR", data_dir.display().to_string());
+    raw.insert(
+        "CARTBRIDGE_DATABASE_URL",
+        fresh_database_url(data_dir).await,
+    );
+    let mut settings = Settings::from_values(&raw).expect("test settings are valid");
+    settings.http_workers = Some(1);
+    settings
+}
+
+/// A new SQLite file in `dir`, or a new database on the test PostgreSQL server.
+pub async fn fresh_database_url(dir: &std::path::Path) -> String {
+    match std::env::var("CARTBRIDGE_TEST_POSTGRES_URL") {
+        Ok(admin_url) => {
+            let name = format!("cbt_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = sqlx::PgConnection::connect(&admin_url)
+                .await
+                .expect("connect to CARTBRIDGE_TEST_POSTGRES_URL");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create a test database");
+            let (base, _) = admin_url.rsplit_once('/').expect("URL has a database name");
+            format!("{base}/{name}")
+        }
+        Err(_) => format!("sqlite://{}", dir.join("cartbridge.db").display()),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Spawns the app after `adjust` has changed the test settings.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = test_settings(data_dir.path()).await;
+    adjust(&mut settings);
+    let app = Application::build(settings).await.expect("app builds");
+    let base = format!("http://{}", app.address());
+    let db = app.context().db.clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp { base, db, data_dir }
+}
+
+/// An email found in the outbox (or received over SMTP).
+#[derive(Debug, Clone)]
+pub struct ReceivedEmail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl ReceivedEmail {
+    /// Parses a raw RFC 5322 message as lettre writes it (headers, then a multipart body).
+    pub fn parse(raw: &str) -> Self {
+        let raw = raw.replace("\r\n", "\n");
+        let header = |name: &str| {
+            raw.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        };
+        Self {
+            to: header("To"),
+            subject: header("Subject"),
+            body: decode_quoted_printable(&raw),
+        }
+    }
+
+    /// The first link in the body that starts with `prefix` (e.g. `http://…/verify-email`).
+    pub fn link(&self, prefix: &str) -> Option<String> {
+        let start = self.body.find(prefix)?;
+        let rest = &self.body[start..];
+        let end = rest
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '<')
+            .unwrap_or(rest.len());
+        Some(rest[..end].to_owned())
+    }
+}
+
+/// Undoes quoted-printable soft breaks and escapes, should lettre have chosen that encoding.
+fn decode_quoted_printable(text: &str) -> String {
+    if !text.contains("quoted-printable") {
+        return text.to_owned();
+    }
+    let joined = text.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Some(b) = joined
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Tables whose full content `snapshot` compares (sessions and login failures are expected
+/// to change on any request, so they are left out).
+const SNAPSHOT_TABLES: &[(&str, &str)] = &[
+    ("tenants", "id, name, created_at"),
+    (
+        "users",
+        "id, email, password_hash, email_verified_at, is_staff, created_at",
+    ),
+    ("memberships", "tenant_id, user_id, role"),
+    (
+        "invitations",
+        "id, tenant_id, email, role, token_hash, expires_at, accepted_at, revoked_at",
+    ),
+    (
+        "user_tokens",
+        "id, user_id, purpose, token_hash, expires_at, used_at",
+    ),
+    ("audit_log", "id, tenant_id, actor_user_id, action, detail"),
+];
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A new browser-like client with an empty cookie jar.
+    pub fn client(&self) -> Client {
+        Client::new(&self.base)
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.path().join("outbox")
+    }
+
+    /// Every email written to the outbox for `to`, oldest first.
+    pub fn emails_to(&self, to: &str) -> Vec<ReceivedEmail> {
+        let mut files: Vec<_> = std::fs::read_dir(self.outbox_dir())
+            .map(|dir| dir.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+        files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+        files
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .map(|raw| ReceivedEmail::parse(&raw))
+            .filter(|e| e.to.contains(to))
+            .collect()
+    }
+
+    /// The newest link to `path` emailed to `to`.
+    pub fn last_link(&self, to: &str, path: &str) -> String {
+        let prefix = self.url(path);
+        self.emails_to(to)
+            .iter()
+            .rev()
+            .find_map(|e| e.link(&prefix))
+            .unwrap_or_else(|| panic!("no email to {to} with a link to {path}"))
+    }
+
+    /// Every row of the account tables, as text: compare before and after to prove that a
+    /// request changed nothing.
+    pub async fn snapshot(&self) -> BTreeMap<&'static str, Vec<String>> {
+        let mut out = BTreeMap::new();
+        for (table, columns) in SNAPSHOT_TABLES {
+            let row = columns
+                .split(", ")
+                .map(|c| format!("COALESCE(CAST({c} AS TEXT), '-')"))
+                .collect::<Vec<_>>()
+                .join(" || '|' || ");
+            let sql = format!("SELECT {row} FROM {table} ORDER BY 1");
+            let rows = match &self.db {
+                Db::Sqlite(p) => sqlx::query_scalar::<_, String>(&sql).fetch_all(p).await,
+                Db::Postgres(p) => sqlx::query_scalar::<_, String>(&sql).fetch_all(p).await,
+            }
+            .expect("snapshot query");
+            out.insert(*table, rows);
+        }
+        out
+    }
+
+    /// Runs a scalar query (tests only; SQL written by the test).
+    pub async fn scalar_i64(&self, sql: &str) -> i64 {
+        match &self.db {
+            Db::Sqlite(p) => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await,
+            Db::Postgres(p) => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await,
+        }
+        .expect("scalar query")
+    }
+
+    pub async fn execute(&self, sql: &str) {
+        match &self.db {
+            Db::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+            Db::Postgres(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+        }
+        .expect("statement");
+    }
+
+    /// Signs up, confirms the email from the outbox and logs in. Returns the logged-in
+    /// client and the new tenant's id.
+    pub async fn signup_and_login(&self, email: &str, company: &str) -> (Client, i64) {
+        let client = self.client();
+        let res = client
+            .submit(
+                "/signup",
+                "/signup",
+                &[
+                    ("email", email),
+                    ("password", PASSWORD),
+                    ("company", company),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 303, "signup failed: {}", res.body);
+        self.confirm_email(&client, email).await;
+        let res = client
+            .submit(
+                "/login",
+                "/login",
+                &[("email", email), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(res.status, 303, "login failed: {}", res.body);
+        let tenant_id = self
+            .scalar_i64(&format!(
+                "SELECT m.tenant_id FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = '{email}' ORDER BY m.tenant_id LIMIT 1"
+            ))
+            .await;
+        (client, tenant_id)
+    }
+
+    /// Opens the newest verification link sent to `email` and confirms it.
+    pub async fn confirm_email(&self, client: &Client, email: &str) {
+        let link = self.last_link(email, "/verify-email");
+        let path = link
+            .strip_prefix(&self.base)
+            .expect("link to this app")
+            .to_owned();
+        let page = client.get(&path).await;
+        assert_eq!(page.status, 200, "verification page: {}", page.body);
+        let token = page.hidden_input("token").expect("token field");
+        let res = client
+            .submit(&path, "/verify-email", &[("token", &token)])
+            .await;
+        assert_eq!(res.status, 303, "verification failed: {}", res.body);
+    }
+}
+
+/// A password that satisfies the policy.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// The value of `<input … name="NAME" value="…">` (or the csrf meta tag for `csrf_token`).
+    pub fn hidden_input(&self, name: &str) -> Option<String> {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self.body.find(&marker)? + marker.len();
+        let end = self.body[start..].find('"')? + start;
+        Some(self.body[start..end].to_owned())
+    }
+
+    pub fn csrf(&self) -> Option<String> {
+        let marker = "<meta name=\"csrf-token\" content=\"";
+        let start = self.body.find(marker)? + marker.len();
+        let end = self.body[start..].find('"')? + start;
+        Some(self.body[start..end].to_owned())
+    }
+
+    pub fn assert_redirect_to(&self, path: &str) {
+        assert_eq!(
+            self.status, 303,
+            "expected a redirect to {path}, got: {}",
+            self.body
+        );
+        assert_eq!(self.location.as_deref(), Some(path));
+    }
+}
+
+/// A browser-like HTTP client: keeps cookies, never follows redirects by itself.
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self {
+            base: base.to_owned(),
+            http,
+        }
+    }
+
+    async fn read(res: reqwest::Response) -> Page {
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let location = headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = res.text().await.expect("body");
+        Page {
+            status,
+            location,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        Self::read(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .expect("GET"),
+        )
+        .await
+    }
+
+    /// POSTs a form as is (the caller supplies any CSRF token).
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .form(fields)
+            .send()
+            .await
+            .expect("POST");
+        Self::read(res).await
+    }
+
+    /// Like a person: loads `page` (for its CSRF token), then submits the form to `action`.
+    pub async fn submit(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+        let csrf = self.follow(page).await.csrf().unwrap_or_default();
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", &csrf)];
+        all.extend_from_slice(fields);
+        self.post(action, &all).await
+    }
+
+    /// GETs `path`, following up to five redirects like a browser.
+    pub async fn follow(&self, path: &str) -> Page {
+        let mut page = self.get(path).await;
+        for _ in 0..5 {
+            match (page.status, page.location.clone()) {
+                (301..=308, Some(next)) => page = self.get(&next).await,
+                _ => break,
+            }
+        }
+        page
+    }
+
+    /// This session's CSRF token, read from a page.
+    pub async fn csrf(&self) -> String {
+        self.follow("/").await.csrf().unwrap_or_default()
+    }
+}
+
+/// The tenant-isolation sweep: requests every tenant-scoped route of the app
+/// (`cartbridge::web::TENANT_ROUTES`) for `victim_tenant`, as `outsider` (a user of another
+/// tenant), and expects 404 with the database unchanged. `ids` gives real ids of the
+/// victim's records for the other path parameters (e.g. `("invitation_id", "3")`).
+pub async fn assert_tenant_isolation(
+    app: &TestApp,
+    outsider: &Client,
+    victim_tenant: i64,
+    ids: &[(&str, String)],
+) {
+    let csrf = outsider.csrf().await;
+    for (method, route) in cartbridge::web::TENANT_ROUTES {
+        let mut path = format!("/t/{victim_tenant}{route}");
+        while let Some(start) = path.find('{') {
+            let end = path[start..].find('}').expect("closing brace") + start;
+            let param = &path[start + 1..end];
+            let value = ids
+                .iter()
+                .find(|(name, _)| *name == param)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| {
+                    panic!("the isolation sweep needs an id for {{{param}}} in {route}")
+                });
+            path.replace_range(start..=end, &value);
+        }
+        let before = app.snapshot().await;
+        let page = match *method {
+            "get" => outsider.get(&path).await,
+            "post" => {
+                outsider
+                    .post(
+                        &path,
+                        &[
+                            ("csrf_token", &csrf),
+                            ("email", "intruder@example.com"),
+                            ("role", "owner"),
+                        ],
+                    )
+                    .await
+            }
+            other => panic!("the sweep does not know method {other}"),
+        };
+        assert_eq!(
+            page.status, 404,
+            "{method} {path} as another tenant's user: expected 404, got {}",
+            page.status
+        );
+        assert_eq!(
+            app.snapshot().await,
+            before,
+            "{method} {path} changed the database"
+        );
+    }
+}

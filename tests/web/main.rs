@@ -1,0 +1,13 @@
+//! The integration-test binary: spawns cartbridge on a random port with a fresh database
+//! (SQLite, or PostgreSQL when `CARTBRIDGE_TEST_POSTGRES_URL` is set) and drives it over HTTP.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod accounts;
+mod browser;
+mod cli;
+mod email;
+mod isolation;
+mod security;
