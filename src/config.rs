@@ -19,6 +19,7 @@ pub const VARIABLES: &[&str] = &[
     "CARTBRIDGE_MAIL_FROM",
     "CARTBRIDGE_BIGCOMMERCE_API_URL",
     "CARTBRIDGE_BIGCOMMERCE_LOGIN_URL",
+    "CARTBRIDGE_BIGCOMMERCE_TIMEOUT_SECS",
 ];
 
 /// Typed settings. Secrets (master key, SMTP and database URLs, which may carry passwords)
@@ -47,6 +48,8 @@ pub struct Settings {
     pub bigcommerce_api_url: Url,
     /// `CARTBRIDGE_BIGCOMMERCE_LOGIN_URL`, default `https://login.bigcommerce.com`.
     pub bigcommerce_login_url: Url,
+    /// `CARTBRIDGE_BIGCOMMERCE_TIMEOUT_SECS`, default 20: how long to wait for BigCommerce.
+    pub bigcommerce_timeout: std::time::Duration,
     /// HTTP worker threads (default: one per core).
     pub http_workers: Option<usize>,
 }
@@ -171,6 +174,18 @@ impl Settings {
                 "CARTBRIDGE_BIGCOMMERCE_LOGIN_URL",
                 "https://login.bigcommerce.com",
             )?,
+            bigcommerce_timeout: match get("CARTBRIDGE_BIGCOMMERCE_TIMEOUT_SECS") {
+                Some(v) => v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|s| (1..=300).contains(s))
+                    .map(std::time::Duration::from_secs)
+                    .ok_or_else(|| ConfigError {
+                        var: "CARTBRIDGE_BIGCOMMERCE_TIMEOUT_SECS",
+                        message: format!("“{v}” is not a number of seconds between 1 and 300"),
+                    })?,
+                None => std::time::Duration::from_secs(20),
+            },
             http_workers: None,
         })
     }

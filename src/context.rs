@@ -3,11 +3,15 @@
 
 use url::Url;
 
-use crate::{db::Db, domain::Secret, mailer::Mailer};
+use crate::{bigcommerce::BigCommerce, db::Db, domain::Secret, mailer::Mailer, vault::Vault};
 
 pub struct AppContext {
     pub db: Db,
     pub mailer: Mailer,
+    /// Seals and opens every secret stored in the database.
+    pub vault: Vault,
+    /// The BigCommerce API (base URL from configuration).
+    pub bigcommerce: BigCommerce,
     /// Base of every absolute link we hand out (emails, redirect URLs).
     pub public_url: Url,
 }

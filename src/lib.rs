@@ -2,7 +2,9 @@
 //! trading partners. The binary (`main.rs`) only parses the command line and calls in here.
 
 pub mod accounts;
+pub mod bigcommerce;
 pub mod config;
+pub mod connections;
 pub mod context;
 pub mod db;
 pub mod domain;

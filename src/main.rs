@@ -80,13 +80,13 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             command: AdminCommand::CreateStaff { email },
         } => {
             let email = Email::parse(&email)?;
-            startup::load_master_key(&settings)?;
+            let master_key = startup::load_master_key(&settings)?;
             let db = startup::open_database(&settings, 2).await?;
             let public_url = match &settings.public_url {
                 Some(url) => url.clone(),
                 None => format!("http://{}", settings.listen).parse()?,
             };
-            let ctx = startup::build_context(&settings, db, public_url).await?;
+            let ctx = startup::build_context(&settings, master_key, db, public_url).await?;
             let link = accounts::create_staff(&ctx, &email).await?;
             println!(
                 "Staff account {email} is ready. Open this link within 72 hours to set its password:"

@@ -19,11 +19,12 @@ use anyhow::Context;
 use url::Url;
 
 use crate::{
+    bigcommerce::BigCommerce,
     config::Settings,
     context::AppContext,
     db::{self, Db},
     mailer::Mailer,
-    vault::MasterKey,
+    vault::{MasterKey, Vault},
     web::{
         self as routes,
         middleware::{csrf_guard, request_span, security_headers},
@@ -96,12 +97,17 @@ fn public_url(settings: &Settings, bound: SocketAddr) -> anyhow::Result<Url> {
         .context("cannot derive the public URL (set CARTBRIDGE_PUBLIC_URL)")
 }
 
-/// The shared context for handlers and services.
+/// The shared context for handlers and services. Fails if the master key cannot open the
+/// database's data keys, so that a wrong key stops startup instead of serving.
 pub async fn build_context(
     settings: &Settings,
+    master_key: MasterKey,
     db: Db,
     public_url: Url,
 ) -> anyhow::Result<AppContext> {
+    let vault = Vault::load(master_key, db.clone())
+        .await
+        .context("cannot open the vault")?;
     let from = match &settings.mail_from {
         Some(from) => from.parse().context("CARTBRIDGE_MAIL_FROM")?,
         None => format!(
@@ -117,9 +123,15 @@ pub async fn build_context(
         &settings.data_dir.join("outbox"),
         from,
     )?;
+    let bigcommerce = BigCommerce::new(
+        settings.bigcommerce_api_url.clone(),
+        settings.bigcommerce_timeout,
+    )?;
     Ok(AppContext {
         db,
         mailer,
+        vault,
+        bigcommerce,
         public_url,
     })
 }
@@ -132,8 +144,8 @@ impl Application {
             .with_context(|| format!("cannot listen on {} (CARTBRIDGE_LISTEN)", settings.listen))?;
         let address = listener.local_addr()?;
         let public_url = public_url(&settings, address)?;
-        let context = web::Data::new(build_context(&settings, db, public_url).await?);
         let cookie_key = Key::from(&master_key.derive("session-cookie")[..]);
+        let context = web::Data::new(build_context(&settings, master_key, db, public_url).await?);
         let https = context.is_https();
         let ctx = context.clone();
         let mut server = HttpServer::new(move || {

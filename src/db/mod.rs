@@ -14,11 +14,13 @@ use sqlx::{
 use crate::config::DatabaseUrl;
 
 pub mod audit;
+pub mod connections;
 pub mod login_attempts;
 pub mod sessions;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
+pub mod vault_keys;
 
 /// A connection pool to whichever database the URL named.
 #[derive(Clone, Debug)]

@@ -7,6 +7,16 @@ use fantoccini::Locator;
 
 use crate::helpers::{PASSWORD, browser::Browser, spawn_app};
 
+/// Waits until the browser has navigated to `url` (a click only starts a navigation).
+async fn arrive(c: &fantoccini::Client, url: &str) {
+    let url = url::Url::parse(url).unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(15))
+        .for_url(&url)
+        .await
+        .unwrap_or_else(|e| panic!("never reached {url}: {e}"));
+}
+
 #[tokio::test]
 async fn a_person_signs_up_verifies_logs_in_and_out_in_a_real_browser() {
     let Some(browser) = Browser::start().await else {
@@ -46,12 +56,8 @@ async fn a_person_signs_up_verifies_logs_in_and_out_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    let heading = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("h1"))
-        .await
-        .unwrap();
+    arrive(c, &app.url("/signup/check-email")).await;
+    let heading = c.find(Locator::Css("main h1")).await.unwrap();
     assert_eq!(heading.text().await.unwrap(), "Check your email");
 
     let link = app.last_link("browser@example.com", "/verify-email");
@@ -62,12 +68,8 @@ async fn a_person_signs_up_verifies_logs_in_and_out_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    let flash = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(".flash-success"))
-        .await
-        .unwrap();
+    arrive(c, &app.url("/login")).await;
+    let flash = c.find(Locator::Css(".flash-success")).await.unwrap();
     assert!(
         flash
             .text()
@@ -94,12 +96,11 @@ async fn a_person_signs_up_verifies_logs_in_and_out_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    let who = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Id("whoami"))
-        .await
-        .unwrap();
+    let tenant_id = app
+        .scalar_i64("SELECT id FROM tenants WHERE name = 'Browser Co'")
+        .await;
+    arrive(c, &app.url(&format!("/t/{tenant_id}"))).await;
+    let who = c.find(Locator::Id("whoami")).await.unwrap();
     assert_eq!(who.text().await.unwrap(), "browser@example.com");
     let h1 = c
         .find(Locator::Css("main h1"))
@@ -118,12 +119,8 @@ async fn a_person_signs_up_verifies_logs_in_and_out_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    let h1 = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("main h1"))
-        .await
-        .unwrap();
+    arrive(c, &app.url("/login")).await;
+    let h1 = c.find(Locator::Css("main h1")).await.unwrap();
     assert_eq!(h1.text().await.unwrap(), "Log in");
     assert!(c.find(Locator::Id("whoami")).await.is_err(), "logged out");
     browser.close().await;

@@ -58,6 +58,8 @@ async fn create_staff_prints_a_one_time_link_that_opens_the_admin_dashboard() {
         s.database_url = cartbridge::config::DatabaseUrl::parse(&db_url).unwrap();
     })
     .await;
+    // The app's data folder: its master.key is the one that opens this database's vault.
+    let data = app.data_dir.path().display().to_string();
     let out = cartbridge(
         &[
             ("CARTBRIDGE_DATA_DIR", &data),

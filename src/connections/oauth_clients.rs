@@ -1,0 +1,1 @@
+//! OAuth client records (being written).

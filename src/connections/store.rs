@@ -1,0 +1,371 @@
+//! Connections to BigCommerce stores: create, edit, delete (one tenant's, always), and
+//! Create & Test — the store itself (`GET /v2/store`) and one cheap probe per flow need,
+//! reporting which flows the connection can run and, for each it cannot, the missing scope.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    accounts::members::Actor,
+    bigcommerce::{BigCommerceError, models::StoreInfo},
+    context::AppContext,
+    db::{
+        self, DbError,
+        connections::{ConnectionFields, ConnectionRow, TestOutcome},
+    },
+    domain::{AuthType, ConnectionName, Scopes, Secret, StoreHash, connection::permission_of},
+    vault::{Aad, VaultServiceError},
+};
+
+/// Everything the wizard collected, parsed.
+pub struct ConnectionInput {
+    pub name: ConnectionName,
+    pub auth_type: AuthType,
+    pub store_hash: StoreHash,
+    pub oauth_client_id: Option<i64>,
+    pub api_client_id: Option<String>,
+    /// The access token (Token/Basic); `None` on edit keeps the stored one.
+    pub token: Option<Secret>,
+    pub scopes: Scopes,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    #[error("You already have a connection with this name.")]
+    NameTaken,
+    #[error("Choose one of your OAuth clients.")]
+    OAuthClientNotFound,
+    #[error("{0}")]
+    NotAllowed(String),
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Vault(#[from] VaultServiceError),
+    #[error(transparent)]
+    Db(DbError),
+}
+
+impl From<DbError> for ConnectionError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Conflict => Self::NameTaken,
+            DbError::NotFound => Self::NotFound,
+            other => Self::Db(other),
+        }
+    }
+}
+
+fn aad(tenant_id: i64, id: i64) -> Aad {
+    Aad::new(tenant_id, "connections", id, "access_token")
+}
+
+fn require_manager(actor: &Actor) -> Result<(), ConnectionError> {
+    if actor.role.can_manage_members() {
+        Ok(())
+    } else {
+        Err(ConnectionError::NotAllowed(
+            "Only owners and admins can change connections.".into(),
+        ))
+    }
+}
+
+fn fields(input: &ConnectionInput) -> (ConnectionFields<'_>, String) {
+    let scopes = input.scopes.to_text();
+    let f = ConnectionFields {
+        name: input.name.as_str(),
+        auth_type: input.auth_type.as_str(),
+        store_hash: input.store_hash.as_str(),
+        oauth_client_id: input.oauth_client_id,
+        api_client_id: input.api_client_id.as_deref(),
+        scopes: "",
+    };
+    (f, scopes)
+}
+
+pub async fn list(ctx: &AppContext, tenant_id: i64) -> Result<Vec<ConnectionRow>, ConnectionError> {
+    Ok(db::connections::list(&ctx.db, tenant_id).await?)
+}
+
+pub async fn load(
+    ctx: &AppContext,
+    tenant_id: i64,
+    id: i64,
+) -> Result<ConnectionRow, ConnectionError> {
+    db::connections::find(&ctx.db, tenant_id, id)
+        .await?
+        .ok_or(ConnectionError::NotFound)
+}
+
+/// Creates a connection; its token (if any) is sealed to the new row.
+#[tracing::instrument(skip_all, fields(tenant_id = actor.tenant_id))]
+pub async fn create(
+    ctx: &AppContext,
+    actor: &Actor,
+    input: &ConnectionInput,
+) -> Result<i64, ConnectionError> {
+    require_manager(actor)?;
+    let (mut f, scopes) = fields(input);
+    f.scopes = &scopes;
+    let tenant_id = actor.tenant_id;
+    let result = db::connections::create(&ctx.db, tenant_id, &f, |id| async move {
+        match &input.token {
+            Some(token) => ctx
+                .vault
+                .seal(&aad(tenant_id, id), token)
+                .await
+                .map(Some)
+                .map_err(|e| match e {
+                    VaultServiceError::Db(db) => db,
+                    other => DbError::Other(sqlx::Error::Protocol(other.to_string())),
+                }),
+            None => Ok(None),
+        }
+    })
+    .await;
+    let id = match result {
+        Err(DbError::NotFound) => return Err(ConnectionError::OAuthClientNotFound),
+        other => other?,
+    };
+    db::audit::record(
+        &ctx.db,
+        Some(tenant_id),
+        Some(actor.user_id),
+        "connection.created",
+        input.name.as_str(),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Edits a connection; a token is replaced only when a new one is given.
+pub async fn update(
+    ctx: &AppContext,
+    actor: &Actor,
+    id: i64,
+    input: &ConnectionInput,
+) -> Result<(), ConnectionError> {
+    require_manager(actor)?;
+    load(ctx, actor.tenant_id, id).await?;
+    let (mut f, scopes) = fields(input);
+    f.scopes = &scopes;
+    let token_ct = match &input.token {
+        Some(token) => Some(ctx.vault.seal(&aad(actor.tenant_id, id), token).await?),
+        None => None,
+    };
+    match db::connections::update(&ctx.db, actor.tenant_id, id, &f, token_ct.as_deref()).await {
+        Ok(true) => {}
+        Ok(false) => return Err(ConnectionError::NotFound),
+        Err(DbError::NotFound) => return Err(ConnectionError::OAuthClientNotFound),
+        Err(e) => return Err(e.into()),
+    }
+    db::audit::record(
+        &ctx.db,
+        Some(actor.tenant_id),
+        Some(actor.user_id),
+        "connection.updated",
+        input.name.as_str(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Deletes a connection and destroys its token's ciphertext.
+pub async fn delete(ctx: &AppContext, actor: &Actor, id: i64) -> Result<String, ConnectionError> {
+    require_manager(actor)?;
+    let row = load(ctx, actor.tenant_id, id).await?;
+    if !db::connections::delete(&ctx.db, actor.tenant_id, id).await? {
+        return Err(ConnectionError::NotFound);
+    }
+    db::audit::record(
+        &ctx.db,
+        Some(actor.tenant_id),
+        Some(actor.user_id),
+        "connection.deleted",
+        &row.name,
+    )
+    .await?;
+    Ok(row.name)
+}
+
+/// Whether one flow can run on this connection, and if not, why.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Capability {
+    pub flow: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// What Create & Test found.
+#[derive(Debug, Clone)]
+pub struct TestReport {
+    pub healthy: bool,
+    pub problem: Option<String>,
+    pub store: Option<StoreInfo>,
+    pub capabilities: Vec<Capability>,
+}
+
+/// The flows and the requests that prove each of their scopes.
+const FLOW_NEEDS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "Get Inventory",
+        &[(
+            "/v3/catalog/products?limit=1",
+            "store_v2_products_read_only",
+        )],
+    ),
+    (
+        "Send Orders",
+        &[
+            ("/v2/orders?limit=1", "store_v2_orders"),
+            ("/v3/customers?limit=1", "store_v2_customers"),
+        ],
+    ),
+    (
+        "Get Shipments",
+        &[("/v2/orders?limit=1", "store_v2_orders_read_only")],
+    ),
+    (
+        "Placed-Order webhooks",
+        &[
+            ("/v3/hooks?limit=1", ""),
+            ("/v3/channels?limit=1", "store_channel_settings_read_only"),
+        ],
+    ),
+];
+
+/// Explains a failed store call to a merchant.
+pub fn explain(error: &BigCommerceError, hash: &str) -> String {
+    match error {
+        BigCommerceError::Unauthorized => "BigCommerce rejected the access token (401). Check that you pasted the whole token and that the API account still exists.".into(),
+        BigCommerceError::Forbidden => format!(
+            "The token lacks the scope store_v2_information_read_only (403). Grant “{}” to the API account.",
+            permission_of("store_v2_information_read_only")
+        ),
+        BigCommerceError::NotFound => format!("BigCommerce has no store with the hash “{hash}” (404). Check the store hash."),
+        BigCommerceError::Timeout { seconds } => format!("BigCommerce did not answer within {seconds} seconds. Try again later."),
+        BigCommerceError::Unreachable(why) => format!("BigCommerce could not be reached: {why}."),
+        other => format!("The store check failed: {other}."),
+    }
+}
+
+/// Calls the store and probes each flow's scopes; records the result on the connection.
+#[tracing::instrument(skip_all, fields(tenant_id, connection_id = id))]
+pub async fn test(
+    ctx: &AppContext,
+    tenant_id: i64,
+    id: i64,
+) -> Result<TestReport, ConnectionError> {
+    let row = load(ctx, tenant_id, id).await?;
+    let report = match db::connections::token_ciphertext(&ctx.db, tenant_id, id).await? {
+        None => TestReport {
+            healthy: false,
+            problem: Some("Not connected yet: this OAuth 2.0 connection has no access token. Connect it to BigCommerce first.".into()),
+            store: None,
+            capabilities: Vec::new(),
+        },
+        Some(ct) => match ctx.vault.open(&aad(tenant_id, id), &ct).await {
+            Ok(token) => run_checks(ctx, &row, &token).await,
+            Err(e) => {
+                tracing::error!(error = %e, "stored token cannot be opened");
+                TestReport {
+                    healthy: false,
+                    problem: Some("The stored access token cannot be opened. Edit the connection and enter the token again.".into()),
+                    store: None,
+                    capabilities: Vec::new(),
+                }
+            }
+        },
+    };
+    let capabilities = serde_json::to_string(&report.capabilities).unwrap_or_default();
+    let store = report.store.as_ref();
+    let outcome = TestOutcome {
+        status: if report.healthy {
+            "healthy"
+        } else if row.has_token {
+            "failing"
+        } else {
+            "untested"
+        },
+        error: report.problem.as_deref(),
+        store_name: store.map(|s| s.name.as_str()),
+        store_domain: store.map(|s| s.domain.as_str()),
+        store_plan: store.map(|s| s.plan_name.as_str()),
+        store_currency: store.map(|s| s.currency.as_str()),
+        capabilities: &capabilities,
+    };
+    db::connections::record_test(&ctx.db, tenant_id, id, &outcome).await?;
+    tracing::info!(healthy = report.healthy, "connection tested");
+    Ok(report)
+}
+
+async fn run_checks(ctx: &AppContext, row: &ConnectionRow, token: &Secret) -> TestReport {
+    let hash = match StoreHash::parse(&row.store_hash) {
+        Ok(hash) => hash,
+        Err(e) => {
+            return TestReport {
+                healthy: false,
+                problem: Some(e.to_string()),
+                store: None,
+                capabilities: Vec::new(),
+            };
+        }
+    };
+    let store = ctx.bigcommerce.store(&hash, token);
+    let info = match store.store_info().await {
+        Ok(info) => info,
+        Err(e) => {
+            return TestReport {
+                healthy: false,
+                problem: Some(explain(&e, hash.as_str())),
+                store: None,
+                capabilities: Vec::new(),
+            };
+        }
+    };
+    let granted = Scopes::parse([row.scopes.as_str()]).unwrap_or_default();
+    let is_oauth = row.auth_type == AuthType::OAuth.as_str();
+    let mut probed: Vec<(&str, Result<(), BigCommerceError>)> = Vec::new();
+    let mut capabilities = Vec::new();
+    for (flow, needs) in FLOW_NEEDS {
+        let mut missing = Vec::new();
+        let mut failure = None;
+        for (path, scope) in *needs {
+            let result = match probed.iter().find(|(p, _)| p == path) {
+                Some((_, r)) => r.clone(),
+                None => {
+                    let r = store.probe(path).await;
+                    probed.push((path, r.clone()));
+                    r
+                }
+            };
+            match result {
+                Ok(()) if is_oauth && !scope.is_empty() && !granted.grants(scope) => {
+                    missing.push(*scope)
+                }
+                Ok(()) => {}
+                Err(BigCommerceError::Forbidden) => missing.push(*scope),
+                Err(e) => failure = Some(e.to_string()),
+            }
+        }
+        let (ok, detail) = if let Some(scope) = missing.first() {
+            (
+                false,
+                format!("missing scope {scope}: grant “{}”", permission_of(scope)),
+            )
+        } else if let Some(why) = failure {
+            (false, format!("could not be checked: {why}"))
+        } else {
+            (true, "ready".to_owned())
+        };
+        capabilities.push(Capability {
+            flow: (*flow).to_owned(),
+            ok,
+            detail,
+        });
+    }
+    TestReport {
+        healthy: true,
+        problem: None,
+        store: Some(info),
+        capabilities,
+    }
+}
