@@ -4,7 +4,14 @@ use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 
-use cartbridge::{accounts, config::Settings, domain::Email, startup, telemetry};
+use anyhow::Context;
+use cartbridge::{
+    accounts,
+    config::Settings,
+    domain::Email,
+    startup, telemetry,
+    vault::{Vault, rotation},
+};
 
 /// Self-hostable integration platform for BigCommerce merchants and their trading partners.
 /// Configuration comes from CARTBRIDGE_* environment variables (see README).
@@ -34,12 +41,26 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// The vault's data keys, which encrypt the secrets stored in the database.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
 }
 
 #[derive(Subcommand)]
 enum AdminCommand {
     /// Create a support-staff account and print a one-time link to set its password.
     CreateStaff { email: String },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new data key and re-encrypt every stored secret under it. Safe while servers
+    /// run: they pick up the new key by themselves. Old keys are kept.
+    Rotate,
+    /// Show each data key, how many stored secrets it encrypts, and which one is active.
+    Status,
 }
 
 #[tokio::main]
@@ -94,5 +115,69 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             println!("{}", link.expose());
             Ok(())
         }
+        Command::Keys { command } => {
+            let master_key = startup::load_master_key(&settings)?;
+            let db = startup::open_database(&settings, 2).await?;
+            let vault = Vault::load(master_key, db.clone())
+                .await
+                .context("cannot open the vault")?;
+            match command {
+                KeysCommand::Rotate => rotate_keys(&vault, &db).await,
+                KeysCommand::Status => print_key_status(&vault, &db).await,
+            }
+        }
     }
+}
+
+async fn rotate_keys(vault: &Vault, db: &cartbridge::db::Db) -> anyhow::Result<()> {
+    let report = rotation::rotate(vault, db)
+        .await
+        .context("key rotation stopped; run `cartbridge keys rotate` again to finish")?;
+    println!("added data key {} (now active)", report.key_id);
+    for field in &report.fields {
+        println!(
+            "{}: {} re-encrypted, {} already current, {} retried after a concurrent change, {} gone meanwhile, {} failed",
+            field.column,
+            field.resealed,
+            field.current,
+            field.retried,
+            field.vanished,
+            field.failed.len()
+        );
+        for row in &field.failed {
+            println!(
+                "  tenant {} record {}: {}",
+                row.tenant_id, row.id, row.reason
+            );
+        }
+    }
+    print_key_status(vault, db).await?;
+    match report.failed() {
+        0 => Ok(()),
+        n => anyhow::bail!(
+            "{n} secret(s) could not be re-encrypted and remain under an older key (listed above)"
+        ),
+    }
+}
+
+async fn print_key_status(vault: &Vault, db: &cartbridge::db::Db) -> anyhow::Result<()> {
+    let status = rotation::status(vault, db)
+        .await
+        .context("cannot count the stored secrets")?;
+    println!("active key: {}", status.active);
+    for (id, count) in &status.keys {
+        let active = if *id == status.active {
+            " (active)"
+        } else {
+            ""
+        };
+        println!("key {id}: {count} secret(s){active}");
+    }
+    if status.unreadable > 0 {
+        println!(
+            "{} stored value(s) are not vault ciphertext",
+            status.unreadable
+        );
+    }
+    Ok(())
 }

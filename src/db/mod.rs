@@ -16,6 +16,8 @@ use crate::config::DatabaseUrl;
 pub mod audit;
 pub mod connections;
 pub mod login_attempts;
+pub mod oauth_clients;
+pub mod sealed;
 pub mod sessions;
 pub mod tenants;
 pub mod tokens;

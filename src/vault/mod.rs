@@ -12,6 +12,7 @@
 mod key_file;
 mod keyring;
 mod keys;
+pub mod rotation;
 mod service;
 
 pub use keyring::KeyRing;

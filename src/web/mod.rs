@@ -8,11 +8,13 @@ use crate::error::AppError;
 pub mod admin;
 pub mod assets;
 pub mod auth;
+pub mod connections;
 pub mod extract;
 pub mod forms;
 pub mod health;
 pub mod invitations;
 pub mod middleware;
+pub mod oauth_clients;
 pub mod render;
 pub mod session;
 pub mod tenants;
@@ -38,6 +40,20 @@ tenant_routes! {
     post "/invitations/{invitation_id}/revoke" => tenants::revoke_invitation,
     post "/members/{user_id}/role" => tenants::change_role,
     post "/members/{user_id}/remove" => tenants::remove_member,
+    get "/connections" => connections::list_connections,
+    get "/connections/new" => connections::new_connection,
+    post "/connections" => connections::create_connection,
+    get "/connections/{connection_id}" => connections::show_connection,
+    get "/connections/{connection_id}/edit" => connections::edit_connection,
+    post "/connections/{connection_id}" => connections::update_connection,
+    post "/connections/{connection_id}/test" => connections::test_connection,
+    post "/connections/{connection_id}/delete" => connections::delete_connection,
+    get "/oauth-clients" => oauth_clients::list_oauth_clients,
+    get "/oauth-clients/new" => oauth_clients::new_oauth_client,
+    post "/oauth-clients" => oauth_clients::create_oauth_client,
+    get "/oauth-clients/{oauth_client_id}/edit" => oauth_clients::edit_oauth_client,
+    post "/oauth-clients/{oauth_client_id}" => oauth_clients::update_oauth_client,
+    post "/oauth-clients/{oauth_client_id}/delete" => oauth_clients::delete_oauth_client,
 }
 
 /// Registers every route.

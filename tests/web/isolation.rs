@@ -29,6 +29,24 @@ async fn another_tenants_routes_are_404_and_change_nothing() {
     let victim_user = app
         .scalar_i64("SELECT id FROM users WHERE email = 'victim@example.com'")
         .await;
+    // An OAuth client and a connection of the victim's (rows written directly: only their
+    // ids matter to the sweep).
+    app.execute(&format!(
+        "INSERT INTO oauth_clients (tenant_id, name, client_id, created_at, updated_at) \
+         VALUES ({victim_tenant}, 'Victim app', 'victim-client', 0, 0)"
+    ))
+    .await;
+    let oauth_client_id = app
+        .scalar_i64("SELECT id FROM oauth_clients WHERE name = 'Victim app'")
+        .await;
+    app.execute(&format!(
+        "INSERT INTO connections (tenant_id, name, auth_type, store_hash, oauth_client_id, created_at, updated_at) \
+         VALUES ({victim_tenant}, 'Victim store', 'oauth', 'abc123', {oauth_client_id}, 0, 0)"
+    ))
+    .await;
+    let connection_id = app
+        .scalar_i64("SELECT id FROM connections WHERE name = 'Victim store'")
+        .await;
 
     assert_tenant_isolation(
         &app,
@@ -37,6 +55,8 @@ async fn another_tenants_routes_are_404_and_change_nothing() {
         &[
             ("invitation_id", invitation_id.to_string()),
             ("user_id", victim_user.to_string()),
+            ("connection_id", connection_id.to_string()),
+            ("oauth_client_id", oauth_client_id.to_string()),
         ],
     )
     .await;

@@ -133,3 +133,103 @@ async fn unknown_pages_are_404_with_a_page() {
     assert_eq!(page.status, 404);
     assert!(page.body.contains("find that page"), "{}", page.body);
 }
+
+#[tokio::test]
+async fn secrets_never_reach_the_logs() {
+    use crate::helpers::{
+        fake_bigcommerce::{FakeBigCommerce, FakeStore},
+        logs,
+    };
+
+    for secret in ["tok-LOGSENTINEL-1", "secret-LOGSENTINEL-3"] {
+        crate::helpers::never_shown(secret);
+    }
+    let fake = FakeBigCommerce::start().await;
+    fake.add_store(FakeStore::new("abc123"));
+    fake.add_token(
+        "abc123",
+        "tok-LOGSENTINEL-1",
+        &["store_v2_information_read_only"],
+    );
+    let api = fake.api_url();
+    let app = spawn_app_with(|s| s.bigcommerce_api_url = api.parse().unwrap()).await;
+    let password = "pw LOGSENTINEL horse battery";
+    let client = app.client();
+    client
+        .submit(
+            "/signup",
+            "/signup",
+            &[
+                ("email", "keeper@example.com"),
+                ("password", password),
+                ("company", "Logs Co"),
+            ],
+        )
+        .await
+        .assert_redirect_to("/signup/check-email");
+    app.confirm_email(&client, "keeper@example.com").await;
+    client
+        .submit(
+            "/login",
+            "/login",
+            &[("email", "keeper@example.com"), ("password", password)],
+        )
+        .await
+        .assert_redirect_to("/");
+    // A wrong password is logged as a failure, never as its value.
+    client
+        .submit(
+            "/login",
+            "/login",
+            &[
+                ("email", "keeper@example.com"),
+                ("password", "wrong LOGSENTINEL 2"),
+            ],
+        )
+        .await;
+    let tenant = app
+        .scalar_i64("SELECT id FROM tenants WHERE name = 'Logs Co'")
+        .await;
+    let new_client = format!("/t/{tenant}/oauth-clients/new");
+    client
+        .submit(
+            &new_client,
+            &format!("/t/{tenant}/oauth-clients"),
+            &[
+                ("name", "App"),
+                ("client_id", "cid"),
+                ("client_secret", "secret-LOGSENTINEL-3"),
+            ],
+        )
+        .await;
+    let new_connection = format!("/t/{tenant}/connections/new");
+    let res = client
+        .submit(
+            &new_connection,
+            &format!("/t/{tenant}/connections"),
+            &[
+                ("name", "Main"),
+                ("auth_type", "token"),
+                ("store", "abc123"),
+                ("api_client_id", "cid"),
+                ("access_token", "tok-LOGSENTINEL-1"),
+                ("then", "test"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 303);
+    let verify_link = app.last_link("keeper@example.com", "/verify-email");
+    let verify_token = verify_link.split("token=").nth(1).unwrap().to_owned();
+
+    let logs = logs::captured();
+    assert!(
+        logs.contains("request finished") && logs.contains("connection tested"),
+        "the capture works"
+    );
+    for secret in ["LOGSENTINEL", verify_token.as_str()] {
+        assert!(
+            !logs.contains(secret),
+            "a secret reached the logs: {secret}"
+        );
+    }
+}

@@ -2,11 +2,15 @@
 //! browser (no automatic redirects, so tests can assert on them).
 
 pub mod browser;
+pub mod fake_bigcommerce;
+pub mod fake_bigcommerce_models;
+pub mod logs;
 pub mod smtp;
 
 use std::{collections::BTreeMap, path::PathBuf};
 
-use cartbridge::{config::Settings, db::Db, startup::Application};
+use actix_web::web::Data;
+use cartbridge::{config::Settings, context::AppContext, db::Db, startup::Application};
 use sqlx::Connection;
 
 /// A running app with its own data folder and database.
@@ -14,6 +18,10 @@ pub struct TestApp {
     pub base: String,
     pub db: Db,
     pub data_dir: tempfile::TempDir,
+    /// The running app's context (its vault, for tests that open sealed values).
+    pub ctx: Data<AppContext>,
+    /// The URL of the app's database, for running the binary against it.
+    pub database_url: String,
 }
 
 /// Settings pointing everything at a temp folder and a fresh database.
@@ -55,14 +63,24 @@ pub async fn spawn_app() -> TestApp {
 
 /// Spawns the app after `adjust` has changed the test settings.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    logs::init();
+    never_shown(PASSWORD);
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut settings = test_settings(data_dir.path()).await;
     adjust(&mut settings);
+    let database_url = settings.database_url.expose().to_owned();
     let app = Application::build(settings).await.expect("app builds");
     let base = format!("http://{}", app.address());
-    let db = app.context().db.clone();
+    let ctx = app.context();
+    let db = ctx.db.clone();
     tokio::spawn(app.run_until_stopped());
-    TestApp { base, db, data_dir }
+    TestApp {
+        base,
+        db,
+        data_dir,
+        ctx,
+        database_url,
+    }
 }
 
 /// An email found in the outbox (or received over SMTP).
@@ -146,6 +164,16 @@ const SNAPSHOT_TABLES: &[(&str, &str)] = &[
         "id, user_id, purpose, token_hash, expires_at, used_at",
     ),
     ("audit_log", "id, tenant_id, actor_user_id, action, detail"),
+    ("vault_keys", "id, wrapped_ct"),
+    (
+        "oauth_clients",
+        "id, tenant_id, name, client_id, client_secret_ct, updated_at",
+    ),
+    (
+        "connections",
+        "id, tenant_id, name, auth_type, store_hash, oauth_client_id, api_client_id, access_token_ct, \
+         scopes, status, last_tested_at, last_error, store_name, capabilities, updated_at",
+    ),
 ];
 
 impl TestApp {
@@ -192,9 +220,22 @@ impl TestApp {
     pub async fn snapshot(&self) -> BTreeMap<&'static str, Vec<String>> {
         let mut out = BTreeMap::new();
         for (table, columns) in SNAPSHOT_TABLES {
+            let postgres = matches!(self.db, Db::Postgres(_));
             let row = columns
-                .split(", ")
-                .map(|c| format!("COALESCE(CAST({c} AS TEXT), '-')"))
+                .split(',')
+                .map(str::trim)
+                .map(|c| match c.strip_suffix("_ct") {
+                    // Ciphertext (BLOB / BYTEA) compared as hex; `wrapped_ct` is `wrapped`.
+                    Some(_) => {
+                        let col = if c == "wrapped_ct" { "wrapped" } else { c };
+                        if postgres {
+                            format!("COALESCE(encode({col}, 'hex'), '-')")
+                        } else {
+                            format!("COALESCE(hex({col}), '-')")
+                        }
+                    }
+                    None => format!("COALESCE(CAST({c} AS TEXT), '-')"),
+                })
                 .collect::<Vec<_>>()
                 .join(" || '|' || ");
             let sql = format!("SELECT {row} FROM {table} ORDER BY 1");
@@ -215,6 +256,24 @@ impl TestApp {
             Db::Postgres(p) => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await,
         }
         .expect("scalar query")
+    }
+
+    /// Runs a query returning one bytes value, `None` for no row or NULL (tests only).
+    pub async fn bytes(&self, sql: &str) -> Option<Vec<u8>> {
+        match &self.db {
+            Db::Sqlite(p) => {
+                sqlx::query_scalar::<_, Option<Vec<u8>>>(sql)
+                    .fetch_optional(p)
+                    .await
+            }
+            Db::Postgres(p) => {
+                sqlx::query_scalar::<_, Option<Vec<u8>>>(sql)
+                    .fetch_optional(p)
+                    .await
+            }
+        }
+        .expect("bytes query")
+        .flatten()
     }
 
     pub async fn execute(&self, sql: &str) {
@@ -278,6 +337,18 @@ impl TestApp {
 /// A password that satisfies the policy.
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// Secrets used by tests. `Client` checks every response body it reads against all of
+/// them (from every test running in this binary) and fails on any match.
+static SECRETS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Registers `secret`: no response body may ever contain it.
+pub fn never_shown(secret: &str) {
+    let mut all = SECRETS.lock().expect("lock");
+    if !all.iter().any(|s| s == secret) {
+        all.push(secret.to_owned());
+    }
+}
+
 /// A response, read whole.
 #[derive(Debug)]
 pub struct Page {
@@ -339,7 +410,14 @@ impl Client {
             .get("location")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let url = res.url().to_string();
         let body = res.text().await.expect("body");
+        for secret in SECRETS.lock().expect("lock").iter() {
+            assert!(
+                !body.contains(secret.as_str()),
+                "the response to {url} shows a secret"
+            );
+        }
         Page {
             status,
             location,
