@@ -164,11 +164,3 @@ pub async fn record_test(
         .bind(outcome.capabilities).bind(tenant_id).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
-
-/// The tenant's OAuth clients as (id, name), for the wizard's dropdown.
-pub async fn oauth_client_choices(db: &Db, tenant_id: i64) -> Result<Vec<(i64, String)>, DbError> {
-    let sql = "SELECT id, name FROM oauth_clients WHERE tenant_id = $1 ORDER BY name";
-    Ok(
-        on_pool!(db, p => sqlx::query_as::<_, (i64, String)>(sql).bind(tenant_id).fetch_all(p).await)?,
-    )
-}

@@ -2,10 +2,7 @@
 //! only. Reads and swaps ciphertext as opaque bytes; never opens or logs a value. Request
 //! handlers must use their table's own (tenant-scoped) repository instead.
 
-use std::collections::BTreeMap;
-
 use super::{Db, DbError, on_pool};
-use crate::vault::key_id_of;
 
 /// A sealed column: where it lives and the field name its ciphertext is bound to (the
 /// `field` of its `vault::Aad`, with `table`, the row's `tenant_id` and `id`).
@@ -99,25 +96,4 @@ pub async fn replace(
     let done = on_pool!(db, p => sqlx::query(&sql).bind(new).bind(tenant_id).bind(id).bind(old)
         .execute(p).await.map(|r| r.rows_affected()))?;
     Ok(done == 1)
-}
-
-/// How many values of `field` are sealed under each data key id (`None`: not a vault
-/// ciphertext at all). Reads every value, in batches.
-pub async fn count_by_key(
-    db: &Db,
-    field: &SealedField,
-) -> Result<BTreeMap<Option<u32>, u64>, DbError> {
-    const BATCH: i64 = 500;
-    let mut counts = BTreeMap::new();
-    let mut after = 0;
-    loop {
-        let rows = batch(db, field, after, BATCH).await?;
-        for row in &rows {
-            *counts.entry(key_id_of(&row.ciphertext)).or_insert(0) += 1;
-        }
-        match rows.last() {
-            Some(last) if rows.len() as i64 == BATCH => after = last.id,
-            _ => return Ok(counts),
-        }
-    }
 }

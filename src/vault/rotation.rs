@@ -96,7 +96,7 @@ pub async fn status(vault: &Vault, db: &Db) -> Result<KeyStatus, VaultServiceErr
     }
     let mut unreadable = 0;
     for field in SEALED_FIELDS {
-        for (key, count) in db::sealed::count_by_key(db, field).await? {
+        for (key, count) in count_by_key(db, field).await? {
             match key {
                 Some(id) => *keys.entry(id).or_insert(0) += count,
                 None => unreadable += count,
@@ -108,6 +108,27 @@ pub async fn status(vault: &Vault, db: &Db) -> Result<KeyStatus, VaultServiceErr
         keys,
         unreadable,
     })
+}
+
+/// How many values of `field` are sealed under each data key id (`None`: not a vault
+/// ciphertext at all). Reads every value, in batches.
+async fn count_by_key(
+    db: &Db,
+    field: &SealedField,
+) -> Result<BTreeMap<Option<u32>, u64>, crate::db::DbError> {
+    const BATCH: i64 = 500;
+    let mut counts = BTreeMap::new();
+    let mut after = 0;
+    loop {
+        let rows = db::sealed::batch(db, field, after, BATCH).await?;
+        for row in &rows {
+            *counts.entry(key_id_of(&row.ciphertext)).or_insert(0) += 1;
+        }
+        match rows.last() {
+            Some(last) if rows.len() as i64 == BATCH => after = last.id,
+            _ => return Ok(counts),
+        }
+    }
 }
 
 /// Passes over one column until a pass finds nothing left to re-encrypt.

@@ -10,9 +10,12 @@ use super::{
     render::{Layout, flash, render, render_with, see_other},
 };
 use crate::{
-    connections::store::{self, Capability, ConnectionError, ConnectionInput},
+    connections::{
+        oauth_clients::{self, OAuthClientRow},
+        store::{self, Capability, ConnectionError, ConnectionInput},
+    },
     context::AppContext,
-    db::{self, connections::ConnectionRow},
+    db::connections::ConnectionRow,
     domain::{AuthType, ConnectionName, Scopes, Secret, StoreHash, connection::KNOWN_SCOPES},
     error::AppError,
 };
@@ -58,7 +61,7 @@ struct FormPage {
     /// `None` for a new connection.
     editing: Option<ConnectionRow>,
     draft: Draft,
-    oauth_clients: Vec<(i64, String)>,
+    oauth_clients: Vec<OAuthClientRow>,
     scopes: Vec<ScopeOption>,
     redirect_url: String,
     errors: FormErrors,
@@ -99,7 +102,7 @@ async fn form_page(
         base: tenant.path(""),
         editing,
         draft,
-        oauth_clients: db::connections::oauth_client_choices(&ctx.db, tenant.id()).await?,
+        oauth_clients: oauth_clients::list(ctx, tenant.id()).await?,
         scopes,
         redirect_url: ctx
             .public_url
