@@ -21,21 +21,7 @@ pub struct OAuthClientName(String);
 
 impl OAuthClientName {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        let value = raw.trim();
-        if value.is_empty() {
-            return Err(DomainError::new("Enter a name for this OAuth client."));
-        }
-        if value.chars().count() > 100 {
-            return Err(DomainError::new(
-                "Keep the name to 100 characters or fewer.",
-            ));
-        }
-        if value.chars().any(char::is_control) {
-            return Err(DomainError::new(
-                "The name cannot contain control characters.",
-            ));
-        }
-        Ok(Self(value.to_owned()))
+        crate::domain::names::display_name(raw, "Enter a name for this OAuth client.").map(Self)
     }
 
     pub fn as_str(&self) -> &str {

@@ -10,19 +10,7 @@ pub struct ConnectionName(String);
 
 impl ConnectionName {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        let value = raw.trim();
-        if value.is_empty() {
-            return Err(DomainError::new("Give the connection a name."));
-        }
-        if value.chars().count() > 100 {
-            return Err(DomainError::new("Keep the name under 100 characters."));
-        }
-        if value.chars().any(char::is_control) {
-            return Err(DomainError::new(
-                "The name cannot contain control characters.",
-            ));
-        }
-        Ok(Self(value.to_owned()))
+        super::names::display_name(raw, "Give the connection a name.").map(Self)
     }
 
     pub fn as_str(&self) -> &str {

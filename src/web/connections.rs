@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     connections::{
-        oauth_clients::{self, OAuthClientRow},
+        oauth_clients::{self, ClientId, OAuthClientRow},
         store::{self, Capability, ConnectionError, ConnectionInput},
     },
     context::AppContext,
@@ -171,15 +171,8 @@ fn parse_input(
             }
         }
         Some(AuthType::Token | AuthType::Basic) => {
-            if draft.api_client_id.is_empty()
-                || draft.api_client_id.chars().any(char::is_whitespace)
-            {
-                errors.add(
-                    "api_client_id",
-                    "Enter the API account's client ID (no spaces).",
-                );
-            } else {
-                api_client_id = Some(draft.api_client_id.clone());
+            if let Some(id) = errors.check("api_client_id", ClientId::parse(&draft.api_client_id)) {
+                api_client_id = Some(id.as_str().to_owned());
             }
             if require_token && token.is_none() {
                 errors.add("access_token", "Enter the API account's access token.");
