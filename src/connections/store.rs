@@ -328,6 +328,8 @@ async fn run_checks(ctx: &AppContext, row: &ConnectionRow, token: &Secret) -> Te
     for (flow, needs) in FLOW_NEEDS {
         let mut missing = Vec::new();
         let mut failure = None;
+        // A GET proves read access only; a token's write access shows on its first write.
+        let mut unproven_writes = Vec::new();
         for (path, scope) in *needs {
             let result = match probed.iter().find(|(p, _)| p == path) {
                 Some((_, r)) => r.clone(),
@@ -341,6 +343,9 @@ async fn run_checks(ctx: &AppContext, row: &ConnectionRow, token: &Secret) -> Te
                 Ok(()) if is_oauth && !scope.is_empty() && !granted.grants(scope) => {
                     missing.push(*scope)
                 }
+                Ok(()) if !is_oauth && !scope.is_empty() && !scope.ends_with("_read_only") => {
+                    unproven_writes.push(*scope)
+                }
                 Ok(()) => {}
                 Err(BigCommerceError::Forbidden) => missing.push(*scope),
                 Err(e) => failure = Some(e.to_string()),
@@ -353,6 +358,14 @@ async fn run_checks(ctx: &AppContext, row: &ConnectionRow, token: &Secret) -> Te
             )
         } else if let Some(why) = failure {
             (false, format!("could not be checked: {why}"))
+        } else if !unproven_writes.is_empty() {
+            (
+                true,
+                format!(
+                    "ready: read access confirmed; write access ({}) is confirmed by the first write",
+                    unproven_writes.join(", ")
+                ),
+            )
         } else {
             (true, "ready".to_owned())
         };

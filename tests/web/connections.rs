@@ -97,6 +97,13 @@ async fn create_and_test_reaches_the_store_and_reports_what_each_flow_can_do() {
         "all four flows ready: {}",
         page.body
     );
+    assert!(
+        page.body.contains(
+            "write access (store_v2_orders, store_v2_customers) is confirmed by the first write"
+        ),
+        "a GET cannot prove a token may write: {}",
+        page.body
+    );
     assert!(!page.body.contains(TOKEN));
 
     // The requests carried the token as X-Auth-Token to the parsed store.
