@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod connections;
 mod email;
+mod fake_bigcommerce;
 mod isolation;
 mod oauth_clients;
 mod security;
