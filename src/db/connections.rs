@@ -102,7 +102,8 @@ where
     })
 }
 
-/// Updates the non-secret fields; replaces the token if `token_ct` is given (else keeps it).
+/// Updates the non-secret fields; replaces the token if `token_ct` is given, else keeps it —
+/// unless the auth type, store or OAuth client changed: a token belongs to exactly those.
 /// Marks the connection untested, since what it connects to may have changed.
 pub async fn update(
     db: &Db,
@@ -121,7 +122,10 @@ pub async fn update(
         }
         let done = sqlx::query(
             "UPDATE connections SET name = $1, auth_type = $2, store_hash = $3, oauth_client_id = $4, api_client_id = $5, \
-             scopes = $6, access_token_ct = COALESCE($7, access_token_ct), status = 'untested', updated_at = $8 \
+             scopes = $6, status = 'untested', updated_at = $8, \
+             access_token_ct = CASE WHEN $7 IS NOT NULL THEN $7 \
+                 WHEN auth_type = $2 AND store_hash = $3 AND oauth_client_id IS NOT DISTINCT FROM $4 THEN access_token_ct \
+                 ELSE NULL END \
              WHERE tenant_id = $9 AND id = $10",
         ).bind(fields.name).bind(fields.auth_type).bind(fields.store_hash).bind(fields.oauth_client_id)
         .bind(fields.api_client_id).bind(fields.scopes).bind(token_ct).bind(at).bind(tenant_id).bind(id)
@@ -163,4 +167,26 @@ pub async fn record_test(
         .bind(outcome.store_name).bind(outcome.store_domain).bind(outcome.store_plan).bind(outcome.store_currency)
         .bind(outcome.capabilities).bind(tenant_id).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+/// Stores a token obtained through OAuth (`token_ct` is vault ciphertext sealed to this row)
+/// with the scopes BigCommerce granted, and marks the connection untested. Only while the
+/// connection is still an OAuth connection to `store_hash` through `oauth_client_id` (the
+/// ones the token was granted for); `false` otherwise.
+pub async fn store_oauth_token(
+    db: &Db,
+    tenant_id: i64,
+    id: i64,
+    granted_for: (&str, i64),
+    token_ct: &[u8],
+    scopes: &str,
+) -> Result<bool, DbError> {
+    let (store_hash, oauth_client_id) = granted_for;
+    let sql = "UPDATE connections SET access_token_ct = $1, scopes = $2, status = 'untested', \
+               updated_at = $3 WHERE tenant_id = $4 AND id = $5 AND auth_type = 'oauth' \
+               AND store_hash = $6 AND oauth_client_id = $7";
+    let done = on_pool!(db, p => sqlx::query(sql).bind(token_ct).bind(scopes).bind(now())
+        .bind(tenant_id).bind(id).bind(store_hash).bind(oauth_client_id)
+        .execute(p).await.map(|r| r.rows_affected()))?;
+    Ok(done == 1)
 }

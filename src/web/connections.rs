@@ -364,8 +364,16 @@ pub async fn update_connection(
     let id = connection_id(&path);
     let existing = store::load(&ctx, tenant.id(), id).await?;
     let fields = parse_body(&body);
-    // Switching from OAuth to a token type needs a token; otherwise empty keeps the stored one.
-    let needs_token = !existing.has_token && field(&fields, "auth_type") != "oauth";
+    // The stored token is kept only while it still belongs (same auth type, store and OAuth
+    // client); a Token/Basic connection without one needs a new token typed in.
+    let same_store =
+        StoreHash::parse(field(&fields, "store")).is_ok_and(|h| h.as_str() == existing.store_hash);
+    let keeps_token = existing.has_token
+        && same_store
+        && field(&fields, "auth_type") == existing.auth_type
+        && (field(&fields, "auth_type") != "oauth"
+            || field(&fields, "oauth_client_id").parse::<i64>().ok() == existing.oauth_client_id);
+    let needs_token = !keeps_token && field(&fields, "auth_type") != "oauth";
     let (draft, input) = parse_input(&fields, needs_token);
     let result = match input {
         Ok(input) => store::update(&ctx, &tenant.actor, id, &input)

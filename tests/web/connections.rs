@@ -345,6 +345,21 @@ async fn editing_keeps_the_token_unless_a_new_one_is_typed_and_delete_destroys_i
         "the new token is used"
     );
 
+    // Pointing the connection at another store drops the token: it belongs to the old one,
+    // so the form asks for a new token and nothing changes until one is given.
+    let before = app.snapshot().await;
+    let moved = token_form("Main renamed", "def456", "");
+    let res = client
+        .submit(&edit, &format!("/t/{tenant}/connections/{id}"), &moved)
+        .await;
+    assert_eq!(res.status, 422);
+    assert!(
+        res.body.contains("id=\"access_token-error\""),
+        "{}",
+        res.body
+    );
+    assert_eq!(app.snapshot().await, before);
+
     let res = client
         .submit(
             &format!("/t/{tenant}/connections/{id}"),
