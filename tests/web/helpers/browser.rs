@@ -85,6 +85,47 @@ impl Browser {
         panic!("cannot start a WebDriver session: {last_error:?}");
     }
 
+    /// Types `text` into the element with this id.
+    pub async fn fill(&self, id: &str, text: &str) {
+        let field = self.client.find(fantoccini::Locator::Id(id)).await;
+        let field = field.unwrap_or_else(|e| panic!("no element #{id}: {e}"));
+        field
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("cannot type into #{id}: {e}"));
+    }
+
+    /// Clicks the element with this id.
+    pub async fn click(&self, id: &str) {
+        let element = self.client.find(fantoccini::Locator::Id(id)).await;
+        let element = element.unwrap_or_else(|e| panic!("no element #{id}: {e}"));
+        element
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("cannot click #{id}: {e}"));
+    }
+
+    /// The visible text of the first element matching the CSS selector.
+    pub async fn text(&self, css: &str) -> String {
+        let element = self.client.find(fantoccini::Locator::Css(css)).await;
+        let element = element.unwrap_or_else(|e| panic!("no element {css}: {e}"));
+        element
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("no text in {css}: {e}"))
+    }
+
+    /// Waits until the browser has navigated to `url` (a click only starts a navigation).
+    pub async fn arrive(&self, url: &str) {
+        let target = url::Url::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(15))
+            .for_url(&target)
+            .await
+            .unwrap_or_else(|e| panic!("never reached {url}: {e}"));
+    }
+
     /// Saves a PNG of the current page to `target/screenshots/NAME.png` and returns its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.expect("screenshot");
