@@ -12,6 +12,7 @@ mod connections;
 mod email;
 mod fake_bigcommerce;
 mod isolation;
+mod migrations;
 mod oauth_clients;
 mod security;
 mod vault;
