@@ -20,6 +20,8 @@ pub const VARIABLES: &[&str] = &[
     "CARTBRIDGE_BIGCOMMERCE_API_URL",
     "CARTBRIDGE_BIGCOMMERCE_LOGIN_URL",
     "CARTBRIDGE_BIGCOMMERCE_TIMEOUT_SECS",
+    "CARTBRIDGE_BC_APP_CLIENT_ID",
+    "CARTBRIDGE_BC_APP_CLIENT_SECRET",
 ];
 
 /// Typed settings. Secrets (master key, SMTP and database URLs, which may carry passwords)
@@ -50,8 +52,20 @@ pub struct Settings {
     pub bigcommerce_login_url: Url,
     /// `CARTBRIDGE_BIGCOMMERCE_TIMEOUT_SECS`, default 20: how long to wait for BigCommerce.
     pub bigcommerce_timeout: std::time::Duration,
+    /// `CARTBRIDGE_BC_APP_CLIENT_ID` and `CARTBRIDGE_BC_APP_CLIENT_SECRET` (both or neither):
+    /// the platform's own single-click BigCommerce app. Unset: the `/bigcommerce/…` app
+    /// callbacks answer 404.
+    pub bc_app: Option<BcApp>,
     /// HTTP worker threads (default: one per core).
     pub http_workers: Option<usize>,
+}
+
+/// The credentials of cartbridge's own BigCommerce app (Developer Portal app profile).
+#[derive(Debug, Clone)]
+pub struct BcApp {
+    pub client_id: String,
+    /// Signs the `signed_payload_jwt` of the app callbacks (HS256); never printed.
+    pub client_secret: Secret,
 }
 
 /// A configuration value that could not be used: names the variable, never echoes a secret.
@@ -156,6 +170,29 @@ impl Settings {
                     ),
                 })?;
         }
+        let bc_app = match (
+            get("CARTBRIDGE_BC_APP_CLIENT_ID"),
+            get("CARTBRIDGE_BC_APP_CLIENT_SECRET"),
+        ) {
+            (Some(id), Some(secret)) => Some(BcApp {
+                client_id: id.to_owned(),
+                client_secret: Secret::new(secret.to_owned()),
+            }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError {
+                    var: "CARTBRIDGE_BC_APP_CLIENT_SECRET",
+                    message: "is missing: set it together with CARTBRIDGE_BC_APP_CLIENT_ID".into(),
+                });
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError {
+                    var: "CARTBRIDGE_BC_APP_CLIENT_ID",
+                    message: "is missing: set it together with CARTBRIDGE_BC_APP_CLIENT_SECRET"
+                        .into(),
+                });
+            }
+        };
         let url_or =
             |var: &'static str, default: &str| parse_http_url(var, get(var).unwrap_or(default));
         Ok(Self {
@@ -186,6 +223,7 @@ impl Settings {
                     })?,
                 None => std::time::Duration::from_secs(20),
             },
+            bc_app,
             http_workers: None,
         })
     }
@@ -253,6 +291,26 @@ mod tests {
             "https://api.bigcommerce.com/"
         );
         assert!(s.smtp_url.is_none() && s.master_key.is_none() && s.public_url.is_none());
+        assert!(s.bc_app.is_none());
+    }
+
+    #[test]
+    fn bigcommerce_app_needs_both_id_and_secret() {
+        let both = settings(&[
+            ("CARTBRIDGE_BC_APP_CLIENT_ID", "app-id"),
+            ("CARTBRIDGE_BC_APP_CLIENT_SECRET", "sentinel-app-secret"),
+        ])
+        .expect("both given");
+        let app = both.bc_app.as_ref().expect("app configured");
+        assert_eq!(app.client_id, "app-id");
+        assert_eq!(app.client_secret.expose(), "sentinel-app-secret");
+        assert!(!format!("{both:?}").contains("sentinel-app-secret"));
+        let err = settings(&[("CARTBRIDGE_BC_APP_CLIENT_ID", "app-id")]).expect_err("no secret");
+        assert_eq!(err.var, "CARTBRIDGE_BC_APP_CLIENT_SECRET");
+        let err = settings(&[("CARTBRIDGE_BC_APP_CLIENT_SECRET", "sentinel-app-secret")])
+            .expect_err("no id");
+        assert_eq!(err.var, "CARTBRIDGE_BC_APP_CLIENT_ID");
+        assert!(!err.to_string().contains("sentinel-app-secret"));
     }
 
     #[test]

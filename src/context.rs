@@ -3,7 +3,9 @@
 
 use url::Url;
 
-use crate::{bigcommerce::BigCommerce, db::Db, domain::Secret, mailer::Mailer, vault::Vault};
+use crate::{
+    bigcommerce::BigCommerce, config::BcApp, db::Db, domain::Secret, mailer::Mailer, vault::Vault,
+};
 
 pub struct AppContext {
     pub db: Db,
@@ -12,6 +14,10 @@ pub struct AppContext {
     pub vault: Vault,
     /// The BigCommerce API (base URL from configuration).
     pub bigcommerce: BigCommerce,
+    /// BigCommerce's OAuth server (`CARTBRIDGE_BIGCOMMERCE_LOGIN_URL`).
+    pub bigcommerce_login_url: Url,
+    /// cartbridge's own single-click BigCommerce app, if configured.
+    pub bc_app: Option<BcApp>,
     /// Base of every absolute link we hand out (emails, redirect URLs).
     pub public_url: Url,
 }

@@ -10,6 +10,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod mailer;
+pub mod oauth;
 pub mod startup;
 pub mod telemetry;
 pub mod vault;

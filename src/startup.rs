@@ -132,6 +132,8 @@ pub async fn build_context(
         mailer,
         vault,
         bigcommerce,
+        bigcommerce_login_url: settings.bigcommerce_login_url.clone(),
+        bc_app: settings.bc_app.clone(),
         public_url,
     })
 }
@@ -170,6 +172,7 @@ impl Application {
                 .wrap(from_fn(csrf_guard))
                 .wrap(sessions)
                 .wrap(security_headers(https))
+                .wrap(from_fn(routes::bigcommerce_app::iframe_headers))
                 .wrap(from_fn(request_span))
                 .configure(routes::configure)
         })

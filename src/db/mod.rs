@@ -14,6 +14,7 @@ use sqlx::{
 use crate::config::DatabaseUrl;
 
 pub mod audit;
+pub mod bigcommerce_app;
 pub mod connections;
 pub mod login_attempts;
 pub mod oauth_clients;

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 use lettre::{
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-    message::{Mailbox, MultiPart},
+    message::{Body, Mailbox, MultiPart, header::ContentTransferEncoding},
 };
 
 use crate::domain::{Email, Secret};
@@ -29,6 +29,24 @@ pub enum MailError {
     Build(String),
     #[error("cannot deliver the message: {0}")]
     Deliver(String),
+}
+
+/// A body sent as written (7bit, or 8bit for non-ASCII text), so that a link in it stays
+/// one clickable line even in a raw `.eml` from the outbox. lettre would pick
+/// quoted-printable for any line over 76 characters; RFC 5322 allows 998, which every link we
+/// send fits. Longer lines fall back to lettre's own choice.
+fn readable(text: String) -> Body {
+    let crlf = text.replace("\r\n", "\n").replace('\n', "\r\n");
+    let fits = !crlf.contains('\0') && crlf.split("\r\n").all(|line| line.len() <= 998);
+    match (fits, crlf.is_ascii()) {
+        (true, true) => {
+            Body::dangerous_pre_encoded(crlf.into_bytes(), ContentTransferEncoding::SevenBit)
+        }
+        (true, false) => {
+            Body::dangerous_pre_encoded(crlf.into_bytes(), ContentTransferEncoding::EightBit)
+        }
+        (false, _) => Body::new(text),
+    }
 }
 
 enum Transport {
@@ -92,7 +110,10 @@ impl Mailer {
             .from(self.from.clone())
             .to(to)
             .subject(email.subject)
-            .multipart(MultiPart::alternative_plain_html(email.text, email.html))
+            .multipart(MultiPart::alternative_plain_html(
+                readable(email.text),
+                readable(email.html),
+            ))
             .map_err(|e| MailError::Build(e.to_string()))?;
         match &self.transport {
             Transport::File(t) => t

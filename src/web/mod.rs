@@ -8,12 +8,14 @@ use crate::error::AppError;
 pub mod admin;
 pub mod assets;
 pub mod auth;
+pub mod bigcommerce_app;
 pub mod connections;
 pub mod extract;
 pub mod forms;
 pub mod health;
 pub mod invitations;
 pub mod middleware;
+pub mod oauth;
 pub mod oauth_clients;
 pub mod render;
 pub mod session;
@@ -48,6 +50,7 @@ tenant_routes! {
     post "/connections/{connection_id}" => connections::update_connection,
     post "/connections/{connection_id}/test" => connections::test_connection,
     post "/connections/{connection_id}/delete" => connections::delete_connection,
+    get "/connections/{connection_id}/connect" => oauth::connect,
     get "/oauth-clients" => oauth_clients::list_oauth_clients,
     get "/oauth-clients/new" => oauth_clients::new_oauth_client,
     post "/oauth-clients" => oauth_clients::create_oauth_client,
@@ -94,6 +97,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .route("/invitations/accept", web::post().to(invitations::accept))
     .route("/admin", web::get().to(admin::index))
+    .route(
+        "/bigcommerce/auth",
+        web::get().to(bigcommerce_app::auth_callback),
+    )
+    .route(
+        "/bigcommerce/load",
+        web::get().to(bigcommerce_app::load_callback),
+    )
+    .route(
+        "/bigcommerce/uninstall",
+        web::get().to(bigcommerce_app::uninstall_callback),
+    )
+    .route(
+        "/bigcommerce/remove_user",
+        web::get().to(bigcommerce_app::remove_user_callback),
+    )
+    .route("/oauth/callback", web::get().to(oauth::callback))
     .service(tenant_scope())
     .route("/static/{name}", web::get().to(assets::asset))
     .default_service(web::to(not_found));

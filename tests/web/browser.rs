@@ -156,3 +156,108 @@ async fn a_merchant_adds_an_oauth_client_and_a_token_connection_then_creates_and
     b.screenshot("connection-created-and-tested").await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn a_merchant_connects_an_oauth_connection_through_the_bigcommerce_consent_page() {
+    use crate::helpers::fake_login::FakeLogin;
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    never_shown("tok-connect-browser-SENTINEL");
+    never_shown("secret-connect-browser-SENTINEL");
+    let scopes = [
+        "store_v2_information_read_only",
+        "store_v2_products_read_only",
+        "store_v2_orders",
+        "store_v2_customers",
+        "store_channel_settings_read_only",
+    ];
+    let fake = FakeBigCommerce::start().await;
+    let mut store = FakeStore::new("abc123");
+    store.name = "Consent Store".into();
+    fake.add_store(store);
+    fake.add_token("abc123", "tok-connect-browser-SENTINEL", &scopes);
+    let login = FakeLogin::start("abc123", "tok-connect-browser-SENTINEL").await;
+    login.add_app("client-abc", "secret-connect-browser-SENTINEL");
+    let (api, login_url) = (fake.api_url(), login.url());
+    let app = spawn_app_with(|s| {
+        s.bigcommerce_api_url = api.parse().unwrap();
+        s.bigcommerce_login_url = login_url.parse().unwrap();
+    })
+    .await;
+
+    // An OAuth client and an OAuth 2.0 connection, made over HTTP.
+    let (client, tenant_id) = app
+        .signup_and_login("consent@example.com", "Consent Co")
+        .await;
+    let oauth_client = crate::oauth_clients::create_ok(
+        &app,
+        &client,
+        tenant_id,
+        "Main app",
+        "secret-connect-browser-SENTINEL",
+    )
+    .await
+    .to_string();
+    let mut fields = vec![
+        ("name", "Consent store"),
+        ("auth_type", "oauth"),
+        ("store", "abc123"),
+        ("oauth_client_id", oauth_client.as_str()),
+    ];
+    fields.extend(scopes.iter().map(|s| ("scopes", *s)));
+    let res = client
+        .submit(
+            &format!("/t/{tenant_id}/connections/new"),
+            &format!("/t/{tenant_id}/connections"),
+            &fields,
+        )
+        .await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let id = app
+        .scalar_i64("SELECT id FROM connections WHERE name = 'Consent store'")
+        .await;
+
+    // In the browser: log in, open the connection, Connect, approve on BigCommerce's page.
+    b.client.goto(&app.url("/login")).await.unwrap();
+    b.fill("email", "consent@example.com").await;
+    b.fill("password", PASSWORD).await;
+    b.click("login-submit").await;
+    b.arrive(&app.url(&format!("/t/{tenant_id}"))).await;
+    let show = app.url(&format!("/t/{tenant_id}/connections/{id}"));
+    b.client.goto(&show).await.unwrap();
+    assert_eq!(b.text("#connection-status").await, "untested");
+    b.click("connect").await;
+    b.client
+        .wait()
+        .at_most(std::time::Duration::from_secs(15))
+        .for_element(fantoccini::Locator::Id("approve"))
+        .await
+        .expect("BigCommerce's consent page");
+    assert!(
+        b.client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(&login.url())
+    );
+    b.screenshot("oauth-consent-page").await;
+    b.click("approve").await;
+    b.arrive(&show).await;
+    assert_eq!(b.text("#connection-status").await, "healthy");
+    assert_eq!(b.text("#store-name").await, "Consent Store");
+    assert!(
+        b.text(".flash-success")
+            .await
+            .contains("is connected to BigCommerce: Consent Store")
+    );
+    let source = b.client.source().await.unwrap();
+    assert!(
+        !source.contains("tok-connect-browser-SENTINEL")
+            && !source.contains("secret-connect-browser-SENTINEL")
+    );
+    let shot = b.screenshot("oauth-connected").await;
+    assert!(std::fs::metadata(&shot).unwrap().len() > 1000);
+    b.close().await;
+}

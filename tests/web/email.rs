@@ -85,3 +85,42 @@ async fn an_unreachable_smtp_server_is_reported_and_the_account_can_retry() {
         page.body
     );
 }
+
+#[tokio::test]
+async fn outbox_files_show_the_link_as_written_for_a_person_reading_them() {
+    let app = crate::helpers::spawn_app().await;
+    app.client()
+        .submit(
+            "/signup",
+            "/signup",
+            &[
+                ("email", "reader@example.com"),
+                ("password", PASSWORD),
+                ("company", "Reader Co"),
+            ],
+        )
+        .await
+        .assert_redirect_to("/signup/check-email");
+    let file = std::fs::read_dir(app.outbox_dir())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let raw = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !raw.contains("quoted-printable") && !raw.contains("base64"),
+        "{raw}"
+    );
+    let prefix = app.url("/verify-email?token=");
+    let line = raw
+        .lines()
+        .find(|l| l.contains(&prefix))
+        .expect("the link on one line");
+    let token = line.split("token=").nth(1).unwrap();
+    let token: String = token
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    assert_eq!(token.len(), 43, "the whole token, unencoded: {line}");
+}

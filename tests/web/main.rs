@@ -6,6 +6,7 @@
 mod helpers;
 
 mod accounts;
+mod app_install;
 mod browser;
 mod cli;
 mod connections;
@@ -13,6 +14,7 @@ mod email;
 mod fake_bigcommerce;
 mod isolation;
 mod migrations;
+mod oauth;
 mod oauth_clients;
 mod security;
 mod vault;

@@ -2,8 +2,10 @@
 //! browser (no automatic redirects, so tests can assert on them).
 
 pub mod browser;
+pub mod fake_app_login;
 pub mod fake_bigcommerce;
 pub mod fake_bigcommerce_models;
+pub mod fake_login;
 pub mod logs;
 pub mod smtp;
 
@@ -172,7 +174,12 @@ const SNAPSHOT_TABLES: &[(&str, &str)] = &[
     (
         "connections",
         "id, tenant_id, name, auth_type, store_hash, oauth_client_id, api_client_id, access_token_ct, \
-         scopes, status, last_tested_at, last_error, store_name, capabilities, updated_at",
+         scopes, status, last_tested_at, last_error, store_name, capabilities, updated_at, \
+         installed_by_app, account_uuid",
+    ),
+    (
+        "bigcommerce_app_users",
+        "tenant_id, store_hash, bc_user_id, user_id",
     ),
 ];
 
