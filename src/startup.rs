@@ -217,6 +217,7 @@ async fn housekeeping(ctx: web::Data<AppContext>) {
             let sessions = db::sessions::prune(&ctx.db).await?;
             let tokens = db::tokens::prune(&ctx.db).await?;
             let attempts = db::login_attempts::prune(&ctx.db, 86_400).await?;
+            db::bigcommerce_app::prune_jwt_ids(&ctx.db).await?;
             Ok::<_, db::DbError>((sessions, tokens, attempts))
         }
         .await;

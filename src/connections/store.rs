@@ -58,6 +58,17 @@ fn aad(tenant_id: i64, id: i64) -> Aad {
     Aad::new(tenant_id, "connections", id, "access_token")
 }
 
+/// Why an app-installed connection cannot be edited or deleted here.
+pub const MANAGED_BY_APP: &str = "This connection was installed from the BigCommerce control panel and is managed there: reinstall the app to change it, uninstall it to remove it.";
+
+fn require_not_app(row: &ConnectionRow) -> Result<(), ConnectionError> {
+    if row.installed_by_app {
+        Err(ConnectionError::NotAllowed(MANAGED_BY_APP.into()))
+    } else {
+        Ok(())
+    }
+}
+
 fn require_manager(actor: &Actor) -> Result<(), ConnectionError> {
     if actor.role.can_manage_members() {
         Ok(())
@@ -144,7 +155,7 @@ pub async fn update(
     input: &ConnectionInput,
 ) -> Result<(), ConnectionError> {
     require_manager(actor)?;
-    load(ctx, actor.tenant_id, id).await?;
+    require_not_app(&load(ctx, actor.tenant_id, id).await?)?;
     let (mut f, scopes) = fields(input);
     f.scopes = &scopes;
     let token_ct = match &input.token {
@@ -172,6 +183,7 @@ pub async fn update(
 pub async fn delete(ctx: &AppContext, actor: &Actor, id: i64) -> Result<String, ConnectionError> {
     require_manager(actor)?;
     let row = load(ctx, actor.tenant_id, id).await?;
+    require_not_app(&row)?;
     if !db::connections::delete(&ctx.db, actor.tenant_id, id).await? {
         return Err(ConnectionError::NotFound);
     }

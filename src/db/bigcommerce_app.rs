@@ -249,3 +249,18 @@ pub async fn remove_member(
         Ok(Removal::Removed)
     })
 }
+
+/// Records a signed payload's `jti`; `DbError::Conflict` if it was seen before (a replay).
+pub async fn record_jwt_id(db: &Db, jti: &str, expires_at: i64) -> Result<(), DbError> {
+    let sql = "INSERT INTO bigcommerce_jwt_ids (jti, expires_at) VALUES ($1, $2)";
+    on_pool!(db, p => sqlx::query(sql).bind(jti).bind(expires_at).execute(p).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Forgets payload ids whose payloads have expired (they can no longer verify anyway).
+pub async fn prune_jwt_ids(db: &Db) -> Result<u64, DbError> {
+    let sql = "DELETE FROM bigcommerce_jwt_ids WHERE expires_at < $1";
+    Ok(
+        on_pool!(db, p => sqlx::query(sql).bind(super::now() - 3600).execute(p).await.map(|r| r.rows_affected()))?,
+    )
+}

@@ -24,13 +24,15 @@ pub struct ConnectionRow {
     pub store_plan: Option<String>,
     pub store_currency: Option<String>,
     pub capabilities: String,
+    /// Installed from the BigCommerce control panel (single-click app): managed there.
+    pub installed_by_app: bool,
     pub created_at: i64,
 }
 
 const SELECT: &str = "SELECT c.id, c.tenant_id, c.name, c.auth_type, c.store_hash, c.oauth_client_id, \
     o.name AS oauth_client_name, c.api_client_id, (c.access_token_ct IS NOT NULL) AS has_token, c.scopes, \
     c.status, c.last_tested_at, c.last_error, c.store_name, c.store_domain, c.store_plan, c.store_currency, \
-    c.capabilities, c.created_at \
+    c.capabilities, c.installed_by_app, c.created_at \
     FROM connections c LEFT JOIN oauth_clients o ON o.id = c.oauth_client_id AND o.tenant_id = c.tenant_id";
 
 pub async fn list(db: &Db, tenant_id: i64) -> Result<Vec<ConnectionRow>, DbError> {

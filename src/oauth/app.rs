@@ -64,6 +64,9 @@ pub struct BcUser {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct SignedPayload {
     pub sub: String,
+    /// Unique id of this payload: accepted once (replay protection).
+    pub jti: String,
+    pub exp: i64,
     pub user: BcUser,
     pub owner: BcUser,
     #[serde(default)]
@@ -87,7 +90,7 @@ pub fn verify(app: &BcApp, jwt: &str) -> Result<Verified, BcAppError> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_audience(&[app.client_id.as_str()]);
     validation.set_issuer(&["bc"]);
-    validation.set_required_spec_claims(&["exp", "nbf", "sub", "aud", "iss"]);
+    validation.set_required_spec_claims(&["exp", "nbf", "sub", "aud", "iss", "jti"]);
     validation.validate_nbf = true;
     validation.validate_exp = true;
     validation.leeway = LEEWAY_SECS;
@@ -101,6 +104,22 @@ pub fn verify(app: &BcApp, jwt: &str) -> Result<Verified, BcAppError> {
         store_hash,
         claims: data.claims,
     })
+}
+
+/// `verify`, then records the payload's `jti`: a payload seen before is a replay (someone
+/// reusing a captured callback URL) and is refused like a bad signature.
+pub async fn verify_once(ctx: &AppContext, jwt: &str) -> Result<Verified, BcAppError> {
+    let verified = verify(app_config(ctx)?, jwt)?;
+    match db::bigcommerce_app::record_jwt_id(&ctx.db, &verified.claims.jti, verified.claims.exp)
+        .await
+    {
+        Ok(()) => Ok(verified),
+        Err(DbError::Conflict) => {
+            tracing::warn!("refused a replayed BigCommerce signed payload");
+            Err(BcAppError::BadSignature)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `stores/HASH` → the hash; anything else is refused.
@@ -327,7 +346,7 @@ async fn send_set_password(
 /// by id or email; created as owner or member if new).
 #[tracing::instrument(skip_all)]
 pub async fn load(ctx: &AppContext, jwt: &str) -> Result<AppSession, BcAppError> {
-    let Verified { store_hash, claims } = verify(app_config(ctx)?, jwt)?;
+    let Verified { store_hash, claims } = verify_once(ctx, jwt).await?;
     let install = db::bigcommerce_app::find_install(&ctx.db, store_hash.as_str())
         .await?
         .filter(|i| i.status != "disabled")
@@ -376,7 +395,7 @@ pub async fn load(ctx: &AppContext, jwt: &str) -> Result<AppSession, BcAppError>
 /// invalidated it and removed the app's webhooks).
 #[tracing::instrument(skip_all)]
 pub async fn uninstall(ctx: &AppContext, jwt: &str) -> Result<(), BcAppError> {
-    let Verified { store_hash, .. } = verify(app_config(ctx)?, jwt)?;
+    let Verified { store_hash, .. } = verify_once(ctx, jwt).await?;
     let install = db::bigcommerce_app::find_install(&ctx.db, store_hash.as_str())
         .await?
         .ok_or(BcAppError::UnknownStore)?;
@@ -388,7 +407,7 @@ pub async fn uninstall(ctx: &AppContext, jwt: &str) -> Result<(), BcAppError> {
 /// `/remove_user`: the user loses access to the store's tenant (never its last owner).
 #[tracing::instrument(skip_all)]
 pub async fn remove_user(ctx: &AppContext, jwt: &str) -> Result<(), BcAppError> {
-    let Verified { store_hash, claims } = verify(app_config(ctx)?, jwt)?;
+    let Verified { store_hash, claims } = verify_once(ctx, jwt).await?;
     let install = db::bigcommerce_app::find_install(&ctx.db, store_hash.as_str())
         .await?
         .ok_or(BcAppError::UnknownStore)?;
@@ -433,7 +452,7 @@ mod tests {
         let now = chrono::Utc::now().timestamp();
         let claims = json!({
             "aud": "app-id", "iss": "bc", "iat": now - 10, "nbf": now - 10,
-            "exp": now + exp_offset, "sub": sub,
+            "exp": now + exp_offset, "sub": sub, "jti": "0b7d3c1e-unit-test",
             "user": {"id": 1, "email": "a@example.com"}, "owner": {"id": 1, "email": "a@example.com"},
         });
         encode(

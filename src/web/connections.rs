@@ -338,6 +338,9 @@ pub async fn edit_connection(
     ctx: web::Data<AppContext>,
 ) -> Result<HttpResponse, AppError> {
     let c = store::load(&ctx, tenant.id(), connection_id(&path)).await?;
+    if c.installed_by_app {
+        return Err(AppError::Forbidden(store::MANAGED_BY_APP.into()));
+    }
     let draft = Draft {
         name: c.name.clone(),
         auth_type: c.auth_type.clone(),

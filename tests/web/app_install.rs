@@ -120,6 +120,12 @@ fn bad_jwts() -> Vec<(&'static str, String)> {
         ("wrong audience", with(&|c| c["aud"] = json!("another-app"))),
         ("wrong issuer", with(&|c| c["iss"] = json!("evil"))),
         ("no store subject", with(&|c| c["sub"] = json!("g5cd38"))),
+        (
+            "no payload id (jti)",
+            with(&|c| {
+                c.as_object_mut().unwrap().remove("jti");
+            }),
+        ),
         ("alg none", unsigned),
         ("malformed", "not-a-jwt".into()),
         ("three garbage parts", "aaa.bbb.ccc".into()),
@@ -455,4 +461,69 @@ async fn without_app_credentials_the_callbacks_do_not_exist() {
     ] {
         assert_eq!(client.get(&path).await.status, 404, "{path}");
     }
+}
+
+#[tokio::test]
+async fn the_app_installed_connection_is_managed_from_bigcommerce_not_edited_here() {
+    let s = spawn(None).await;
+    let app = &s.app;
+    let owner = app.client();
+    let code = s.login.issue_code(STORE, OWNER, SCOPE_1, TOKEN_1);
+    assert_eq!(install(&owner, &code).await.status, 200);
+    let tenant = app.scalar_i64("SELECT id FROM tenants").await;
+    let id = app
+        .scalar_i64("SELECT id FROM connections WHERE installed_by_app")
+        .await;
+    let show = format!("/t/{tenant}/connections/{id}");
+
+    let page = owner.get(&show).await;
+    assert!(page.body.contains("id=\"managed-by-app\""), "{}", page.body);
+    for absent in ["id=\"connect\"", "/edit\"", "/delete\""] {
+        assert!(
+            !page.body.contains(absent),
+            "{absent} offered for an app connection"
+        );
+    }
+    let before = app.snapshot().await;
+    let edit = owner.get(&format!("{show}/edit")).await;
+    assert_eq!(edit.status, 403);
+    assert!(edit.body.contains("managed there"), "{}", edit.body);
+    let fields = [
+        ("name", "Renamed"),
+        ("auth_type", "token"),
+        ("store", "other1"),
+        ("api_client_id", "x"),
+        ("access_token", "t"),
+    ];
+    assert_eq!(owner.submit(&show, &show, &fields).await.status, 403);
+    assert_eq!(
+        owner
+            .submit(&show, &format!("{show}/delete"), &[])
+            .await
+            .status,
+        403
+    );
+    assert_eq!(app.snapshot().await, before, "nothing changes");
+}
+
+#[tokio::test]
+async fn a_signed_payload_is_accepted_once_so_a_captured_load_url_cannot_be_replayed() {
+    let s = spawn(None).await;
+    let app = &s.app;
+    let code = s.login.issue_code(STORE, OWNER, SCOPE_1, TOKEN_1);
+    assert_eq!(install(&app.client(), &code).await.status, 200);
+    let jwt = valid_jwt(OWNER);
+    assert_eq!(callback(&app.client(), "load", &jwt).await.status, 200);
+
+    let before = app.snapshot().await;
+    let thief = app.client();
+    let replay = callback(&thief, "load", &jwt).await;
+    assert_eq!(replay.status, 401, "{}", replay.body);
+    let tenant = app.scalar_i64("SELECT id FROM tenants").await;
+    assert_eq!(
+        thief.get(&format!("/t/{tenant}")).await.status,
+        303,
+        "not signed in"
+    );
+    assert_eq!(app.snapshot().await, before);
 }

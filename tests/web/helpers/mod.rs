@@ -148,8 +148,8 @@ fn decode_quoted_printable(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Tables whose full content `snapshot` compares (sessions and login failures are expected
-/// to change on any request, so they are left out).
+/// Tables whose full content `snapshot` compares. Bookkeeping that any request may touch is
+/// left out: sessions, login failures, and used BigCommerce payload ids (`jti`).
 const SNAPSHOT_TABLES: &[(&str, &str)] = &[
     ("tenants", "id, name, created_at"),
     (
