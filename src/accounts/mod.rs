@@ -215,18 +215,35 @@ pub async fn request_password_reset(ctx: &AppContext, email: &Email) -> Result<(
         tracing::info!("password reset asked for an unknown email");
         return Ok(());
     };
+    send_password_link(ctx, user.id, email, Purpose::ResetPassword).await
+}
+
+/// A one-time link for `user_id` to choose a password (`ResetPassword`: 1 hour;
+/// `SetPassword`, for accounts made without one: 72 hours).
+async fn password_link(
+    ctx: &AppContext,
+    user_id: i64,
+    purpose: Purpose,
+) -> Result<(Secret, i64), AccountError> {
+    let ttl = match purpose {
+        Purpose::ResetPassword => RESET_TTL_SECS,
+        _ => SET_PASSWORD_TTL_SECS,
+    };
     let (token, token_hash) = tokens::generate();
-    db::tokens::insert(
-        &ctx.db,
-        user.id,
-        Purpose::ResetPassword,
-        &token_hash,
-        db::now() + RESET_TTL_SECS,
-    )
-    .await?;
-    let link = ctx.link("/password/reset", &token);
+    db::tokens::insert(&ctx.db, user_id, purpose, &token_hash, db::now() + ttl).await?;
+    Ok((Secret::new(ctx.link("/password/reset", &token)), ttl))
+}
+
+/// Emails `email` a one-time link to choose a password.
+pub async fn send_password_link(
+    ctx: &AppContext,
+    user_id: i64,
+    email: &Email,
+    purpose: Purpose,
+) -> Result<(), AccountError> {
+    let (link, ttl) = password_link(ctx, user_id, purpose).await?;
     ctx.mailer
-        .send(messages::reset_password(email, &link, RESET_TTL_SECS / 60))
+        .send(messages::reset_password(email, link.expose(), ttl / 60))
         .await?;
     Ok(())
 }
@@ -260,15 +277,7 @@ pub async fn create_staff(ctx: &AppContext, email: &Email) -> Result<Secret, Acc
         }
         None => db::users::create_staff(&ctx.db, email.as_str()).await?,
     };
-    let (token, token_hash) = tokens::generate();
-    db::tokens::insert(
-        &ctx.db,
-        user_id,
-        Purpose::SetPassword,
-        &token_hash,
-        db::now() + SET_PASSWORD_TTL_SECS,
-    )
-    .await?;
+    let (link, _) = password_link(ctx, user_id, Purpose::SetPassword).await?;
     db::audit::record(&ctx.db, None, None, "staff.link_issued", email.as_str()).await?;
-    Ok(Secret::new(ctx.link("/password/reset", &token)))
+    Ok(link)
 }

@@ -8,7 +8,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    accounts::{SET_PASSWORD_TTL_SECS, tokens},
+    accounts::{self, AccountError},
     config::BcApp,
     context::AppContext,
     db::{
@@ -17,7 +17,7 @@ use crate::{
         tokens::Purpose,
     },
     domain::{Email, Scopes, Secret, StoreHash, connection::KNOWN_SCOPES},
-    mailer::{MailError, messages},
+    mailer::MailError,
     vault::{Aad, VaultServiceError},
 };
 
@@ -49,6 +49,8 @@ pub enum BcAppError {
     Vault(#[from] VaultServiceError),
     #[error(transparent)]
     Mail(#[from] MailError),
+    #[error(transparent)]
+    Account(#[from] AccountError),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -322,24 +324,7 @@ async fn send_set_password(
     linked: Linked,
     email: &Email,
 ) -> Result<(), BcAppError> {
-    let (token, token_hash) = tokens::generate();
-    db::tokens::insert(
-        &ctx.db,
-        linked.user_id,
-        Purpose::SetPassword,
-        &token_hash,
-        db::now() + SET_PASSWORD_TTL_SECS,
-    )
-    .await?;
-    let link = ctx.link("/password/reset", &token);
-    ctx.mailer
-        .send(messages::reset_password(
-            email,
-            &link,
-            SET_PASSWORD_TTL_SECS / 60,
-        ))
-        .await?;
-    Ok(())
+    Ok(accounts::send_password_link(ctx, linked.user_id, email, Purpose::SetPassword).await?)
 }
 
 /// `/load`: the store's tenant and the cartbridge user behind the BigCommerce user (linked

@@ -82,7 +82,7 @@ fn refused(e: BcAppError) -> Result<HttpResponse, AppError> {
         BcAppError::UnknownStore | BcAppError::UnknownUser => StatusCode::NOT_FOUND,
         BcAppError::LastOwner => StatusCode::CONFLICT,
         BcAppError::NotAllowed(_) => StatusCode::FORBIDDEN,
-        BcAppError::Vault(_) | BcAppError::Mail(_) | BcAppError::Db(_) => {
+        BcAppError::Vault(_) | BcAppError::Mail(_) | BcAppError::Db(_) | BcAppError::Account(_) => {
             return Err(AppError::internal(e));
         }
     };
