@@ -3,11 +3,20 @@
 //! Create & Test. Each saves a screenshot to `target/screenshots/`.
 
 use crate::helpers::{
-    PASSWORD,
+    PASSWORD, TestApp,
     browser::Browser,
     fake_bigcommerce::{FakeBigCommerce, FakeStore},
     never_shown, spawn_app, spawn_app_with,
 };
+
+/// Logs in through the login form and waits for the tenant's dashboard.
+async fn log_in(b: &Browser, app: &TestApp, email: &str, tenant_id: i64) {
+    b.client.goto(&app.url("/login")).await.unwrap();
+    b.fill("email", email).await;
+    b.fill("password", PASSWORD).await;
+    b.click("login-submit").await;
+    b.arrive(&app.url(&format!("/t/{tenant_id}"))).await;
+}
 
 #[tokio::test]
 async fn a_person_signs_up_verifies_logs_in_and_out_in_a_real_browser() {
@@ -97,11 +106,7 @@ async fn a_merchant_adds_an_oauth_client_and_a_token_connection_then_creates_and
     let tenant_id = app
         .scalar_i64("SELECT id FROM tenants WHERE name = 'Merchant Co'")
         .await;
-    b.client.goto(&app.url("/login")).await.unwrap();
-    b.fill("email", "merchant@example.com").await;
-    b.fill("password", PASSWORD).await;
-    b.click("login-submit").await;
-    b.arrive(&app.url(&format!("/t/{tenant_id}"))).await;
+    log_in(&b, &app, "merchant@example.com", tenant_id).await;
 
     // An OAuth client record.
     b.client
@@ -219,11 +224,7 @@ async fn a_merchant_connects_an_oauth_connection_through_the_bigcommerce_consent
         .await;
 
     // In the browser: log in, open the connection, Connect, approve on BigCommerce's page.
-    b.client.goto(&app.url("/login")).await.unwrap();
-    b.fill("email", "consent@example.com").await;
-    b.fill("password", PASSWORD).await;
-    b.click("login-submit").await;
-    b.arrive(&app.url(&format!("/t/{tenant_id}"))).await;
+    log_in(&b, &app, "consent@example.com", tenant_id).await;
     let show = app.url(&format!("/t/{tenant_id}/connections/{id}"));
     b.client.goto(&show).await.unwrap();
     assert_eq!(b.text("#connection-status").await, "untested");
