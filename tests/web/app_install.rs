@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{
     Client, Page, TestApp,
-    fake_app_login::{FakeAppLogin, IssuedCode},
+    fake_login::{FakeLogin, IssuedCode},
     never_shown, spawn_app_with,
 };
 
@@ -25,7 +25,17 @@ const SCOPE_2: &str = "store_v2_orders store_v2_products store_v2_customers";
 
 struct AppWithLogin {
     app: TestApp,
-    login: FakeAppLogin,
+    login: FakeLogin,
+    /// The app's auth callback, which the token request must name as `redirect_uri`.
+    redirect_uri: String,
+}
+
+impl AppWithLogin {
+    /// A code as BigCommerce issues it when `user` installs the app on `store`.
+    fn issue_code(&self, store: &str, user: (i64, &str), scope: &str, token: &str) -> IssuedCode {
+        self.login
+            .issue_code(CLIENT_ID, &self.redirect_uri, store, user, scope, token)
+    }
 }
 
 /// The app with its BigCommerce app credentials, talking to a fake token endpoint.
@@ -33,7 +43,9 @@ async fn spawn(public_url: Option<&str>) -> AppWithLogin {
     for secret in [CLIENT_SECRET, TOKEN_1, TOKEN_2] {
         never_shown(secret);
     }
-    let login = FakeAppLogin::start(CLIENT_ID, CLIENT_SECRET, OWNER).await;
+    let login = FakeLogin::start(STORE, TOKEN_1).await;
+    login.add_app(CLIENT_ID, CLIENT_SECRET);
+    login.set_owner(OWNER);
     let login_url = login.url();
     let public = public_url.map(str::to_owned);
     let app = spawn_app_with(|s| {
@@ -45,11 +57,15 @@ async fn spawn(public_url: Option<&str>) -> AppWithLogin {
         });
     })
     .await;
-    login.set_redirect_uri(&format!(
+    let redirect_uri = format!(
         "{}/bigcommerce/auth",
         app.ctx.public_url.as_str().trim_end_matches('/')
-    ));
-    AppWithLogin { app, login }
+    );
+    AppWithLogin {
+        app,
+        login,
+        redirect_uri,
+    }
 }
 
 fn now() -> i64 {
@@ -197,11 +213,11 @@ async fn install_load_remove_user_uninstall_and_reinstall_end_to_end() {
     let owner = app.client();
 
     // Install: a tenant for the new store, its owner (created, verified) and the connection.
-    let code = s.login.issue_code(STORE, OWNER, SCOPE_1, TOKEN_1);
+    let code = s.issue_code(STORE, OWNER, SCOPE_1, TOKEN_1);
     let page = install(&owner, &code).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("id=\"installed\"") && page.body.contains(STORE));
-    let sent = &s.login.requests()[0];
+    let sent = &s.login.token_requests()[0];
     assert_eq!(sent["grant_type"], "authorization_code");
     assert_eq!(sent["client_id"], CLIENT_ID);
     assert_eq!(sent["context"], format!("stores/{STORE}"));
@@ -290,7 +306,7 @@ async fn install_load_remove_user_uninstall_and_reinstall_end_to_end() {
 
     // Re-install: same tenant and connection, new token and scopes, back in service.
     let emails_before = app.emails_to(OWNER.1).len();
-    let code = s.login.issue_code(STORE, OWNER, SCOPE_2, TOKEN_2);
+    let code = s.issue_code(STORE, OWNER, SCOPE_2, TOKEN_2);
     let page = install(&app.client(), &code).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM tenants").await, 1);
@@ -316,7 +332,7 @@ async fn install_load_remove_user_uninstall_and_reinstall_end_to_end() {
 async fn only_a_valid_signed_payload_gets_in_and_bad_ones_change_nothing() {
     let s = spawn(None).await;
     let app = &s.app;
-    let code = s.login.issue_code(STORE, OWNER, SCOPE_1, TOKEN_1);
+    let code = s.issue_code(STORE, OWNER, SCOPE_1, TOKEN_1);
     assert_eq!(install(&app.client(), &code).await.status, 200);
     let before = app.snapshot().await;
     for (case, jwt) in bad_jwts() {
@@ -349,7 +365,7 @@ async fn an_existing_account_with_the_installers_email_is_linked() {
     let app = &s.app;
     let (_, own_tenant) = app.signup_and_login(OWNER.1, "Shop Ltd").await;
     let emails_before = app.emails_to(OWNER.1).len();
-    let code = s.login.issue_code(STORE, OWNER, SCOPE_1, TOKEN_1);
+    let code = s.issue_code(STORE, OWNER, SCOPE_1, TOKEN_1);
     let page = install(&app.client(), &code).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM users").await, 1);
@@ -391,7 +407,7 @@ async fn a_refused_code_installs_nothing() {
 async fn only_pages_shown_in_the_control_panel_may_be_framed() {
     let s = spawn(None).await;
     let app = &s.app;
-    let code = s.login.issue_code(STORE, OWNER, SCOPE_1, TOKEN_1);
+    let code = s.issue_code(STORE, OWNER, SCOPE_1, TOKEN_1);
     let client = app.client();
     let framed = [
         install(&client, &code).await,
@@ -428,7 +444,7 @@ async fn only_pages_shown_in_the_control_panel_may_be_framed() {
 async fn over_https_the_session_cookie_works_in_the_iframe_and_stays_lax_elsewhere() {
     let s = spawn(Some("https://cartbridge.example")).await;
     let app = &s.app;
-    let code = s.login.issue_code(STORE, OWNER, SCOPE_1, TOKEN_1);
+    let code = s.issue_code(STORE, OWNER, SCOPE_1, TOKEN_1);
     let client = app.client();
     assert_eq!(install(&client, &code).await.status, 200);
     let page = callback(&client, "load", &valid_jwt(OWNER)).await;
@@ -468,7 +484,7 @@ async fn the_app_installed_connection_is_managed_from_bigcommerce_not_edited_her
     let s = spawn(None).await;
     let app = &s.app;
     let owner = app.client();
-    let code = s.login.issue_code(STORE, OWNER, SCOPE_1, TOKEN_1);
+    let code = s.issue_code(STORE, OWNER, SCOPE_1, TOKEN_1);
     assert_eq!(install(&owner, &code).await.status, 200);
     let tenant = app.scalar_i64("SELECT id FROM tenants").await;
     let id = app
@@ -510,7 +526,7 @@ async fn the_app_installed_connection_is_managed_from_bigcommerce_not_edited_her
 async fn a_signed_payload_is_accepted_once_so_a_captured_load_url_cannot_be_replayed() {
     let s = spawn(None).await;
     let app = &s.app;
-    let code = s.login.issue_code(STORE, OWNER, SCOPE_1, TOKEN_1);
+    let code = s.issue_code(STORE, OWNER, SCOPE_1, TOKEN_1);
     assert_eq!(install(&app.client(), &code).await.status, 200);
     let jwt = valid_jwt(OWNER);
     assert_eq!(callback(&app.client(), "load", &jwt).await.status, 200);

@@ -5,7 +5,9 @@
 //! `context=stores/<hash>` and `state` (or `error=access_denied`). `POST /oauth2/token`
 //! checks client id and secret, the code (single use), redirect URI, grant type, context and
 //! scope, and answers with the documented JSON. The test registers apps, the store that
-//! approvals are for, and the token to issue; every token request is recorded.
+//! approvals are for, and the token to issue; every token request is recorded. For the
+//! single-click app install, `issue_code` makes a code directly (BigCommerce calls the app's
+//! `/auth` without a consent page), with its own store, installing user, scope and token.
 
 use std::{
     collections::HashMap,
@@ -22,6 +24,9 @@ struct Grant {
     scope: String,
     redirect_uri: String,
     used: bool,
+    /// Set for codes made by `issue_code`: the token to hand out and the installing user.
+    access_token: Option<String>,
+    user: Option<(i64, String)>,
 }
 
 #[derive(Default)]
@@ -34,6 +39,8 @@ struct State {
     granted_scope: Option<String>,
     /// When set, the token response names this store instead of the code's.
     token_store: Option<String>,
+    /// The store owner named in token responses.
+    owner: Option<(i64, String)>,
     codes: HashMap<String, Grant>,
     next_code: u64,
     token_requests: Vec<HashMap<String, String>>,
@@ -111,10 +118,52 @@ impl FakeLogin {
         lock(&self.state).token_store = Some(store_hash.to_owned());
     }
 
+    /// The store owner that token responses name (default 12345, owner@example.com).
+    pub fn set_owner(&self, owner: (i64, &str)) {
+        lock(&self.state).owner = Some((owner.0, owner.1.to_owned()));
+    }
+
+    /// Issues a code directly, as BigCommerce does when a merchant installs a single-click
+    /// app (there is no consent page in between): for `client_id` and `redirect_uri`, for
+    /// `store_hash`, installed by `user`, granting `scope` and handing out `access_token`.
+    pub fn issue_code(
+        &self,
+        client_id: &str,
+        redirect_uri: &str,
+        store_hash: &str,
+        user: (i64, &str),
+        scope: &str,
+        access_token: &str,
+    ) -> IssuedCode {
+        let code = format!("code-{}", uuid::Uuid::new_v4().simple());
+        let grant = Grant {
+            client_id: client_id.to_owned(),
+            store_hash: store_hash.to_owned(),
+            scope: scope.to_owned(),
+            redirect_uri: redirect_uri.to_owned(),
+            used: false,
+            access_token: Some(access_token.to_owned()),
+            user: Some((user.0, user.1.to_owned())),
+        };
+        lock(&self.state).codes.insert(code.clone(), grant);
+        IssuedCode {
+            code,
+            scope: scope.to_owned(),
+            context: format!("stores/{store_hash}"),
+        }
+    }
+
     /// Every form sent to the token endpoint, oldest first.
     pub fn token_requests(&self) -> Vec<HashMap<String, String>> {
         lock(&self.state).token_requests.clone()
     }
+}
+
+/// A code made by `FakeLogin::issue_code`, with the query fields BigCommerce sends along.
+pub struct IssuedCode {
+    pub code: String,
+    pub scope: String,
+    pub context: String,
 }
 
 impl Drop for FakeLogin {
@@ -211,6 +260,8 @@ fn decide_now(q: &AuthorizeQuery, decision: &str, state: &Mutex<State>) -> HttpR
                 scope: scope.clone(),
                 redirect_uri: redirect_uri.clone(),
                 used: false,
+                access_token: None,
+                user: None,
             };
             pairs
                 .append_pair("code", &code)
@@ -282,11 +333,19 @@ async fn token(req: HttpRequest, body: web::Bytes, state: web::Data<Mutex<State>
     if let Some(g) = st.codes.get_mut(get("code")) {
         g.used = true;
     }
+    let (user_id, user_email) = grant
+        .user
+        .clone()
+        .unwrap_or((24654, "merchant@example.com".into()));
+    let (owner_id, owner_email) = st
+        .owner
+        .clone()
+        .unwrap_or((12345, "owner@example.com".into()));
     let body = serde_json::json!({
-        "access_token": st.access_token,
+        "access_token": grant.access_token.as_ref().unwrap_or(&st.access_token),
         "scope": grant.scope,
-        "user": {"id": 24654, "username": "merchant", "email": "merchant@example.com"},
-        "owner": {"id": 12345, "username": "owner", "email": "owner@example.com"},
+        "user": {"id": user_id, "username": "merchant", "email": user_email},
+        "owner": {"id": owner_id, "username": "owner", "email": owner_email},
         "context": format!("stores/{}", st.token_store.as_ref().unwrap_or(&grant.store_hash)),
         "account_uuid": "5e1a8d7c-0000-4000-8000-000000000001",
     });

@@ -2,7 +2,6 @@
 //! browser (no automatic redirects, so tests can assert on them).
 
 pub mod browser;
-pub mod fake_app_login;
 pub mod fake_bigcommerce;
 pub mod fake_bigcommerce_models;
 pub mod fake_login;
