@@ -341,10 +341,18 @@ mod tests {
                 "CARTBRIDGE_SMTP_URL",
                 "smtps://u:sentinel-smtp@mail.example.com",
             ),
+            ("CARTBRIDGE_BC_APP_CLIENT_ID", "app-client"),
+            ("CARTBRIDGE_BC_APP_CLIENT_SECRET", "sentinel-app-secret"),
         ])
         .expect("valid");
+        assert!(s.bc_app.is_some());
         let printed = format!("{s:?}");
-        for needle in [key.expose(), "sentinel-pw", "sentinel-smtp"] {
+        for needle in [
+            key.expose(),
+            "sentinel-pw",
+            "sentinel-smtp",
+            "sentinel-app-secret",
+        ] {
             assert!(!printed.contains(needle), "{needle} leaked: {printed}");
         }
     }
