@@ -119,21 +119,14 @@ pub async fn create(
     let tenant_id = actor.tenant_id;
     let result = db::connections::create(&ctx.db, tenant_id, &f, |id| async move {
         match &input.token {
-            Some(token) => ctx
-                .vault
-                .seal(&aad(tenant_id, id), token)
-                .await
-                .map(Some)
-                .map_err(|e| match e {
-                    VaultServiceError::Db(db) => db,
-                    other => DbError::Other(sqlx::Error::Protocol(other.to_string())),
-                }),
+            Some(token) => Ok(Some(ctx.vault.seal(&aad(tenant_id, id), token).await?)),
             None => Ok(None),
         }
     })
     .await;
     let id = match result {
-        Err(DbError::NotFound) => return Err(ConnectionError::OAuthClientNotFound),
+        // The only lookup in `create` is the OAuth client's.
+        Err(ConnectionError::NotFound) => return Err(ConnectionError::OAuthClientNotFound),
         other => other?,
     };
     db::audit::record(

@@ -90,18 +90,21 @@ macro_rules! link_user {
 /// A first install: the tenant, its owner (linked by email or created), the app connection
 /// and its token sealed by `seal(tenant_id, connection_id)`, in one transaction.
 /// Returns (tenant id, connection id, owner).
-pub async fn create_install<F, Fut>(
+pub async fn create_install<F, Fut, E>(
     db: &Db,
     new: &NewInstall<'_>,
     seal: F,
-) -> Result<(i64, i64, Linked), DbError>
+) -> Result<(i64, i64, Linked), E>
 where
     F: FnOnce(i64, i64) -> Fut,
-    Fut: Future<Output = Result<Vec<u8>, DbError>>,
+    Fut: Future<Output = Result<Vec<u8>, E>>,
+    E: From<DbError>,
 {
     let at = now();
     on_pool!(db, p => {
-        let mut tx = p.begin_write().await?;
+        let mut tx = p.begin_write().await.map_err(DbError::from)?;
+        // Database steps run in blocks typed `DbError`; sealing keeps the caller's error type.
+        let (tenant_id, owner, connection_id) = async {
         let tenant_id: i64 = sqlx::query_scalar("INSERT INTO tenants (name, created_at) VALUES ($1, $2) RETURNING id")
             .bind(new.tenant_name).bind(at).fetch_one(&mut *tx).await?;
         let owner = link_user!(tx, tenant_id, new.store_hash, new.installer, at);
@@ -110,12 +113,17 @@ where
              VALUES ($1, $2, 'oauth', $3, $4, $5, $6, $7, $7) RETURNING id",
         ).bind(tenant_id).bind(new.connection_name).bind(new.store_hash).bind(new.scopes).bind(true)
         .bind(new.account_uuid).bind(at).fetch_one(&mut *tx).await?;
+        Ok::<_, DbError>((tenant_id, owner, connection_id))
+        }.await?;
         let ct = seal(tenant_id, connection_id).await?;
+        async {
         sqlx::query("UPDATE connections SET access_token_ct = $1 WHERE tenant_id = $2 AND id = $3")
             .bind(ct).bind(tenant_id).bind(connection_id).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO audit_log (tenant_id, actor_user_id, action, detail, at) VALUES ($1, $2, 'app.installed', $3, $4)")
             .bind(tenant_id).bind(owner.user_id).bind(new.store_hash).bind(at).execute(&mut *tx).await?;
         tx.commit().await?;
+        Ok::<_, DbError>(())
+        }.await?;
         Ok((tenant_id, connection_id, owner))
     })
 }

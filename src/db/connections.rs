@@ -71,35 +71,45 @@ pub struct ConnectionFields<'a> {
 }
 
 /// Inserts a connection, then stores the token sealed by `seal(id)` (the ciphertext is bound
-/// to the new row's id), in one transaction. `DbError::Conflict` if the name is taken.
-pub async fn create<F, Fut>(
+/// to the new row's id), in one transaction. `DbError::Conflict` if the name is taken,
+/// `DbError::NotFound` if the OAuth client is not this tenant's; a sealing failure comes back
+/// as the caller's own error.
+pub async fn create<F, Fut, E>(
     db: &Db,
     tenant_id: i64,
     fields: &ConnectionFields<'_>,
     seal: F,
-) -> Result<i64, DbError>
+) -> Result<i64, E>
 where
     F: FnOnce(i64) -> Fut,
-    Fut: Future<Output = Result<Option<Vec<u8>>, DbError>>,
+    Fut: Future<Output = Result<Option<Vec<u8>>, E>>,
+    E: From<DbError>,
 {
     let at = now();
     on_pool!(db, p => {
-        let mut tx = p.begin_write().await?;
-        if let Some(client) = fields.oauth_client_id {
-            let owned: Option<i64> = sqlx::query_scalar("SELECT id FROM oauth_clients WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant_id).bind(client).fetch_optional(&mut *tx).await?;
-            owned.ok_or(DbError::NotFound)?;
-        }
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO connections (tenant_id, name, auth_type, store_hash, oauth_client_id, api_client_id, scopes, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
-        ).bind(tenant_id).bind(fields.name).bind(fields.auth_type).bind(fields.store_hash).bind(fields.oauth_client_id)
-        .bind(fields.api_client_id).bind(fields.scopes).bind(at).fetch_one(&mut *tx).await?;
-        if let Some(ct) = seal(id).await? {
-            sqlx::query("UPDATE connections SET access_token_ct = $1 WHERE tenant_id = $2 AND id = $3")
-                .bind(ct).bind(tenant_id).bind(id).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
+        let mut tx = p.begin_write().await.map_err(DbError::from)?;
+        let id = async {
+            if let Some(client) = fields.oauth_client_id {
+                let owned: Option<i64> = sqlx::query_scalar("SELECT id FROM oauth_clients WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant_id).bind(client).fetch_optional(&mut *tx).await?;
+                owned.ok_or(DbError::NotFound)?;
+            }
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO connections (tenant_id, name, auth_type, store_hash, oauth_client_id, api_client_id, scopes, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+            ).bind(tenant_id).bind(fields.name).bind(fields.auth_type).bind(fields.store_hash).bind(fields.oauth_client_id)
+            .bind(fields.api_client_id).bind(fields.scopes).bind(at).fetch_one(&mut *tx).await?;
+            Ok::<_, DbError>(id)
+        }.await?;
+        let ct = seal(id).await?;
+        async {
+            if let Some(ct) = ct {
+                sqlx::query("UPDATE connections SET access_token_ct = $1 WHERE tenant_id = $2 AND id = $3")
+                    .bind(ct).bind(tenant_id).bind(id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, DbError>(())
+        }.await?;
         Ok(id)
     })
 }

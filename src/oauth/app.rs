@@ -267,19 +267,13 @@ pub async fn install(ctx: &AppContext, cb: &AuthCallback) -> Result<AppSession, 
             let secret = &token.access_token;
             let created =
                 db::bigcommerce_app::create_install(&ctx.db, &new, |tenant_id, id| async move {
-                    vault
-                        .seal(&aad(tenant_id, id), secret)
-                        .await
-                        .map_err(|e| match e {
-                            VaultServiceError::Db(db) => db,
-                            other => DbError::Other(sqlx::Error::Protocol(other.to_string())),
-                        })
+                    Ok::<_, BcAppError>(vault.seal(&aad(tenant_id, id), secret).await?)
                 })
                 .await;
             match created {
                 // A concurrent install of the same store won (one app connection per
                 // store): store this token on its connection instead.
-                Err(DbError::Conflict) => {
+                Err(BcAppError::Db(DbError::Conflict)) => {
                     let found = db::bigcommerce_app::find_install(&ctx.db, store_hash.as_str())
                         .await?
                         .ok_or(DbError::Conflict)?;
