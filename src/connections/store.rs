@@ -79,17 +79,16 @@ fn require_manager(actor: &Actor) -> Result<(), ConnectionError> {
     }
 }
 
-fn fields(input: &ConnectionInput) -> (ConnectionFields<'_>, String) {
-    let scopes = input.scopes.to_text();
-    let f = ConnectionFields {
+/// The row fields of `input`; `scopes` is its scope list as stored (space-separated).
+fn fields<'a>(input: &'a ConnectionInput, scopes: &'a str) -> ConnectionFields<'a> {
+    ConnectionFields {
         name: input.name.as_str(),
         auth_type: input.auth_type.as_str(),
         store_hash: input.store_hash.as_str(),
         oauth_client_id: input.oauth_client_id,
         api_client_id: input.api_client_id.as_deref(),
-        scopes: "",
-    };
-    (f, scopes)
+        scopes,
+    }
 }
 
 pub async fn list(ctx: &AppContext, tenant_id: i64) -> Result<Vec<ConnectionRow>, ConnectionError> {
@@ -114,8 +113,8 @@ pub async fn create(
     input: &ConnectionInput,
 ) -> Result<i64, ConnectionError> {
     require_manager(actor)?;
-    let (mut f, scopes) = fields(input);
-    f.scopes = &scopes;
+    let scopes = input.scopes.to_text();
+    let f = fields(input, &scopes);
     let tenant_id = actor.tenant_id;
     let result = db::connections::create(&ctx.db, tenant_id, &f, |id| async move {
         match &input.token {
@@ -149,8 +148,8 @@ pub async fn update(
 ) -> Result<(), ConnectionError> {
     require_manager(actor)?;
     require_not_app(&load(ctx, actor.tenant_id, id).await?)?;
-    let (mut f, scopes) = fields(input);
-    f.scopes = &scopes;
+    let scopes = input.scopes.to_text();
+    let f = fields(input, &scopes);
     let token_ct = match &input.token {
         Some(token) => Some(ctx.vault.seal(&aad(actor.tenant_id, id), token).await?),
         None => None,
