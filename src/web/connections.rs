@@ -378,37 +378,32 @@ pub async fn update_connection(
             || field(&fields, "oauth_client_id").parse::<i64>().ok() == existing.oauth_client_id);
     let needs_token = !keeps_token && field(&fields, "auth_type") != "oauth";
     let (draft, input) = parse_input(&fields, needs_token);
-    let result = match input {
-        Ok(input) => store::update(&ctx, &tenant.actor, id, &input)
-            .await
-            .map_err(|e| match e {
-                ConnectionError::NameTaken => {
-                    let mut errors = FormErrors::default();
-                    errors.add("name", e.to_string());
-                    Ok(errors)
+    let errors = match input {
+        Err(errors) => errors,
+        Ok(input) => match store::update(&ctx, &tenant.actor, id, &input).await {
+            Ok(()) => {
+                flash(
+                    &tenant.viewer.session,
+                    "success",
+                    "Connection saved. Test it to check the store again.",
+                );
+                if field(&fields, "then") == "test" {
+                    report_test(&tenant, &ctx, id).await?;
                 }
-                other => Err(other),
-            }),
-        Err(errors) => Err(Ok(errors)),
-    };
-    match result {
-        Ok(()) => {
-            flash(
-                &tenant.viewer.session,
-                "success",
-                "Connection saved. Test it to check the store again.",
-            );
-            if field(&fields, "then") == "test" {
-                report_test(&tenant, &ctx, id).await?;
+                return Ok(see_other(&tenant.path(&format!("/connections/{id}"))));
             }
-            Ok(see_other(&tenant.path(&format!("/connections/{id}"))))
-        }
-        Err(Ok(errors)) => render_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &form_page(&tenant, &ctx, Some(existing), draft, errors).await?,
-        ),
-        Err(Err(e)) => Err(e.into()),
-    }
+            Err(e @ ConnectionError::NameTaken) => {
+                let mut errors = FormErrors::default();
+                errors.add("name", e.to_string());
+                errors
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    render_with(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &form_page(&tenant, &ctx, Some(existing), draft, errors).await?,
+    )
 }
 
 pub async fn test_connection(
