@@ -335,9 +335,26 @@ struct State {
     stores: HashMap<String, StoreState>,
     tokens: HashMap<String, TokenInfo>,
     rates: HashMap<String, RateWindow>,
-    faults: Vec<Fault>,
+    faults: Vec<ArmedFault>,
     requests: Vec<RecordedRequest>,
     next_seq: u64,
+}
+
+/// An injected fault and, for [`FakeBigCommerce::inject_when`], the substring the raw query
+/// string must contain for it to fire.
+struct ArmedFault {
+    fault: Fault,
+    query_contains: Option<String>,
+}
+
+impl ArmedFault {
+    fn matches(&self, rest: &str, query: &str) -> bool {
+        rest.starts_with(self.fault.path_prefix())
+            && self
+                .query_contains
+                .as_deref()
+                .is_none_or(|needle| query.contains(needle))
+    }
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -722,8 +739,22 @@ impl FakeBigCommerce {
             .insert(store_hash.to_string(), RateWindow::new(quota, window_ms));
     }
 
+    /// Arms `fault` for the next `times` requests under its path prefix.
     pub fn inject(&self, fault: Fault) {
-        self.lock().faults.push(fault);
+        self.lock().faults.push(ArmedFault {
+            fault,
+            query_contains: None,
+        });
+    }
+
+    /// Like [`inject`](Self::inject), but the fault fires (and counts down) only on requests
+    /// whose raw, still percent-encoded query string contains `query_contains`, e.g.
+    /// `"page=3"` for one page of a walk.
+    pub fn inject_when(&self, fault: Fault, query_contains: &str) {
+        self.lock().faults.push(ArmedFault {
+            fault,
+            query_contains: Some(query_contains.to_string()),
+        });
     }
 
     pub fn clear_faults(&self) {
@@ -932,15 +963,15 @@ async fn dispatch(
         if let Some(i) = st
             .faults
             .iter()
-            .position(|f| inc.rest.starts_with(f.path_prefix()))
+            .position(|f| f.matches(&inc.rest, req.query_string()))
         {
-            let f = &mut st.faults[i];
+            let f = &mut st.faults[i].fault;
             let times = f.times_mut();
             if *times > 0 {
                 *times -= 1;
                 picked = Some(f.clone());
             }
-            if *st.faults[i].times_mut() == 0 {
+            if *st.faults[i].fault.times_mut() == 0 {
                 st.faults.remove(i);
             }
         }
@@ -991,6 +1022,12 @@ async fn dispatch(
         }
         Some(Fault::Slow { delay, .. }) => {
             tokio::time::sleep(delay).await;
+            process(&mut lock(&data), &inc)
+        }
+        Some(Fault::RepeatFirstPage { .. }) => {
+            let mut inc = inc;
+            inc.query.pairs.retain(|(k, _)| k != "page");
+            inc.query.pairs.push(("page".to_string(), "1".to_string()));
             process(&mut lock(&data), &inc)
         }
         None => process(&mut lock(&data), &inc),

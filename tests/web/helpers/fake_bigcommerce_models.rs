@@ -421,7 +421,8 @@ impl FakeChannel {
 /// A fault to inject. `path_prefix` is matched against the request path after
 /// `/stores/{hash}` (e.g. `/v3/catalog/products`); empty matches everything. Each fault
 /// answers the next `times` matching requests, then is used up. Faults are tried in the
-/// order injected and only the first matching one applies to a request.
+/// order injected and only the first matching one applies to a request; one armed with
+/// `FakeBigCommerce::inject_when` matches only if the query string has its substring.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fault {
     /// Answer `status` with an error body in the v2 or v3 shape.
@@ -444,6 +445,8 @@ pub enum Fault {
     },
     /// Answer 200 `application/json` with a truncated, invalid JSON body.
     Malformed { path_prefix: String, times: usize },
+    /// Process the request as if it had asked for `page=1` (pagination stuck on page 1).
+    RepeatFirstPage { path_prefix: String, times: usize },
 }
 
 impl Fault {
@@ -452,7 +455,8 @@ impl Fault {
             Fault::Status { path_prefix, .. }
             | Fault::RateLimited { path_prefix, .. }
             | Fault::Slow { path_prefix, .. }
-            | Fault::Malformed { path_prefix, .. } => path_prefix,
+            | Fault::Malformed { path_prefix, .. }
+            | Fault::RepeatFirstPage { path_prefix, .. } => path_prefix,
         }
     }
     pub(crate) fn times_mut(&mut self) -> &mut usize {
@@ -460,7 +464,8 @@ impl Fault {
             Fault::Status { times, .. }
             | Fault::RateLimited { times, .. }
             | Fault::Slow { times, .. }
-            | Fault::Malformed { times, .. } => times,
+            | Fault::Malformed { times, .. }
+            | Fault::RepeatFirstPage { times, .. } => times,
         }
     }
 }
