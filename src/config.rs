@@ -2,6 +2,7 @@
 //! TOML file, parsed into typed values. A bad value stops startup with one line naming the
 //! variable. Nothing here is global: callers pass on what each component needs.
 
+use std::time::Duration;
 use std::{collections::BTreeMap, fmt, net::SocketAddr, path::PathBuf};
 
 use url::Url;
@@ -22,6 +23,13 @@ pub const VARIABLES: &[&str] = &[
     "CARTBRIDGE_BIGCOMMERCE_TIMEOUT_SECS",
     "CARTBRIDGE_BC_APP_CLIENT_ID",
     "CARTBRIDGE_BC_APP_CLIENT_SECRET",
+    "CARTBRIDGE_BIGCOMMERCE_RETRY_BASE_MS",
+    "CARTBRIDGE_WORKERS",
+    "CARTBRIDGE_JOB_LEASE_SECS",
+    "CARTBRIDGE_JOB_POLL_MS",
+    "CARTBRIDGE_JOB_RETRY_BASE_SECS",
+    "CARTBRIDGE_JOB_MAX_ATTEMPTS",
+    "CARTBRIDGE_SCHEDULER_TICK_SECS",
 ];
 
 /// Typed settings. Secrets (master key, SMTP and database URLs, which may carry passwords)
@@ -58,6 +66,68 @@ pub struct Settings {
     pub bc_app: Option<BcApp>,
     /// HTTP worker threads (default: one per core).
     pub http_workers: Option<usize>,
+    /// `CARTBRIDGE_BIGCOMMERCE_RETRY_BASE_MS`, default 1000: the first pause before retrying
+    /// a BigCommerce request that failed with a 5xx or a timeout (doubling each time).
+    pub bigcommerce_retry_base: Duration,
+    /// How jobs run in this process.
+    pub jobs: JobSettings,
+}
+
+/// The job queue's knobs.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    /// `CARTBRIDGE_WORKERS`, default 2: jobs this process runs at once (0: web only).
+    pub workers: usize,
+    /// `CARTBRIDGE_JOB_LEASE_SECS`, default 60: a claimed job is renewed within this time;
+    /// if its process dies, another takes the job over once the lease has expired.
+    pub lease: Duration,
+    /// `CARTBRIDGE_JOB_POLL_MS`, default 1000: how often an idle worker looks for work.
+    pub poll: Duration,
+    /// `CARTBRIDGE_JOB_RETRY_BASE_SECS`, default 60: the first retry delay of a failed job
+    /// (doubling per attempt, with jitter).
+    pub retry_base: Duration,
+    /// `CARTBRIDGE_JOB_MAX_ATTEMPTS`, default 5: attempts before a job is marked dead.
+    pub max_attempts: u32,
+    /// `CARTBRIDGE_SCHEDULER_TICK_SECS`, default 10: how often due flows are enqueued.
+    pub scheduler_tick: Duration,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            lease: Duration::from_secs(60),
+            poll: Duration::from_millis(1000),
+            retry_base: Duration::from_secs(60),
+            max_attempts: 5,
+            scheduler_tick: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A whole number in `range` for `var`, or `default` when unset.
+fn number_in(
+    var: &'static str,
+    raw: Option<&str>,
+    range: std::ops::RangeInclusive<u64>,
+    unit: &str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    match raw {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| ConfigError {
+                var,
+                message: format!(
+                    "“{v}” is not a number of {unit} between {} and {}",
+                    range.start(),
+                    range.end()
+                ),
+            }),
+    }
 }
 
 /// The credentials of cartbridge's own BigCommerce app (Developer Portal app profile).
@@ -225,6 +295,57 @@ impl Settings {
             },
             bc_app,
             http_workers: None,
+            bigcommerce_retry_base: Duration::from_millis(number_in(
+                "CARTBRIDGE_BIGCOMMERCE_RETRY_BASE_MS",
+                get("CARTBRIDGE_BIGCOMMERCE_RETRY_BASE_MS"),
+                1..=60_000,
+                "milliseconds",
+                1000,
+            )?),
+            jobs: JobSettings {
+                workers: number_in(
+                    "CARTBRIDGE_WORKERS",
+                    get("CARTBRIDGE_WORKERS"),
+                    0..=64,
+                    "workers",
+                    2,
+                )? as usize,
+                lease: Duration::from_secs(number_in(
+                    "CARTBRIDGE_JOB_LEASE_SECS",
+                    get("CARTBRIDGE_JOB_LEASE_SECS"),
+                    2..=3600,
+                    "seconds",
+                    60,
+                )?),
+                poll: Duration::from_millis(number_in(
+                    "CARTBRIDGE_JOB_POLL_MS",
+                    get("CARTBRIDGE_JOB_POLL_MS"),
+                    10..=60_000,
+                    "milliseconds",
+                    1000,
+                )?),
+                retry_base: Duration::from_secs(number_in(
+                    "CARTBRIDGE_JOB_RETRY_BASE_SECS",
+                    get("CARTBRIDGE_JOB_RETRY_BASE_SECS"),
+                    0..=86_400,
+                    "seconds",
+                    60,
+                )?),
+                max_attempts: number_in(
+                    "CARTBRIDGE_JOB_MAX_ATTEMPTS",
+                    get("CARTBRIDGE_JOB_MAX_ATTEMPTS"),
+                    1..=100,
+                    "attempts",
+                    5,
+                )? as u32,
+                scheduler_tick: Duration::from_secs(number_in(
+                    "CARTBRIDGE_SCHEDULER_TICK_SECS",
+                    get("CARTBRIDGE_SCHEDULER_TICK_SECS"),
+                    1..=3600,
+                    "seconds",
+                    10,
+                )?),
+            },
         })
     }
 }

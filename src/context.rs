@@ -4,7 +4,12 @@
 use url::Url;
 
 use crate::{
-    bigcommerce::BigCommerce, config::BcApp, db::Db, domain::Secret, mailer::Mailer, vault::Vault,
+    bigcommerce::BigCommerce,
+    config::{BcApp, JobSettings},
+    db::Db,
+    domain::Secret,
+    mailer::Mailer,
+    vault::Vault,
 };
 
 pub struct AppContext {
@@ -20,6 +25,8 @@ pub struct AppContext {
     pub bc_app: Option<BcApp>,
     /// Base of every absolute link we hand out (emails, redirect URLs).
     pub public_url: Url,
+    /// How jobs are queued and run (attempts, leases, backoff).
+    pub jobs: JobSettings,
 }
 
 impl AppContext {
