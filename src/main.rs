@@ -28,11 +28,22 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the web server (and, once jobs exist, the job workers).
+    /// Run the web server and the job workers (with the scheduler).
     Serve {
         /// HTTP worker threads (default: one per core).
         #[arg(long)]
         http_workers: Option<usize>,
+        /// Jobs run at once by this process; 0 serves the web only (default:
+        /// CARTBRIDGE_WORKERS, else 2).
+        #[arg(long)]
+        workers: Option<usize>,
+    },
+    /// Run only the job workers and the scheduler (no web server) until SIGINT/SIGTERM;
+    /// jobs in progress are then handed back to the queue.
+    Worker {
+        /// Jobs run at once (default: CARTBRIDGE_WORKERS, else 2).
+        #[arg(long)]
+        workers: Option<usize>,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -85,12 +96,24 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
     match command {
-        Command::Serve { http_workers } => {
+        Command::Serve {
+            http_workers,
+            workers,
+        } => {
             settings.http_workers = http_workers;
+            if let Some(workers) = workers {
+                settings.jobs.workers = workers;
+            }
             startup::Application::build(settings)
                 .await?
                 .run_until_stopped()
                 .await
+        }
+        Command::Worker { workers } => {
+            if let Some(workers) = workers {
+                settings.jobs.workers = workers;
+            }
+            startup::run_workers(settings).await
         }
         Command::Migrate => {
             let db = startup::open_database(&settings, 1).await?;

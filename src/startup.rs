@@ -1,6 +1,8 @@
 //! `Application::build`: opens the database and applies migrations, loads the master key,
 //! sets up the mailer, binds the listener (port 0 picks a free one) and assembles the HTTP
-//! server. `run_until_stopped` serves until SIGINT/SIGTERM, finishing in-flight requests.
+//! server. `run_until_stopped` serves until SIGINT/SIGTERM, finishing in-flight requests,
+//! with the job workers alongside (unless `CARTBRIDGE_WORKERS` is 0); `run_workers` runs
+//! only the workers (`cartbridge worker`). Either way, stopping hands in-flight jobs back.
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -19,10 +21,11 @@ use anyhow::Context;
 use url::Url;
 
 use crate::{
-    bigcommerce::BigCommerce,
-    config::Settings,
+    bigcommerce::{BigCommerce, RetryPolicy},
+    config::{JobSettings, Settings},
     context::AppContext,
     db::{self, Db},
+    jobs,
     mailer::Mailer,
     vault::{MasterKey, Vault},
     web::{
@@ -40,6 +43,7 @@ pub struct Application {
     address: SocketAddr,
     server: Server,
     context: web::Data<AppContext>,
+    jobs: JobSettings,
 }
 
 /// Opens the database named by the settings and brings its schema up to date.
@@ -126,7 +130,11 @@ pub async fn build_context(
     let bigcommerce = BigCommerce::new(
         settings.bigcommerce_api_url.clone(),
         settings.bigcommerce_timeout,
-    )?;
+    )?
+    .with_retry_policy(RetryPolicy {
+        base_delay: settings.bigcommerce_retry_base,
+        ..RetryPolicy::default()
+    });
     Ok(AppContext {
         db,
         mailer,
@@ -135,13 +143,16 @@ pub async fn build_context(
         bigcommerce_login_url: settings.bigcommerce_login_url.clone(),
         bc_app: settings.bc_app.clone(),
         public_url,
+        jobs: settings.jobs.clone(),
     })
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let master_key = load_master_key(&settings)?;
-        let db = open_database(&settings, 10).await?;
+        // Ten for requests, plus one per job worker.
+        let connections = 10 + u32::try_from(settings.jobs.workers).unwrap_or(64);
+        let db = open_database(&settings, connections).await?;
         let listener = std::net::TcpListener::bind(settings.listen)
             .with_context(|| format!("cannot listen on {} (CARTBRIDGE_LISTEN)", settings.listen))?;
         let address = listener.local_addr()?;
@@ -186,6 +197,7 @@ impl Application {
             address,
             server: server.run(),
             context,
+            jobs: settings.jobs.clone(),
         })
     }
 
@@ -197,15 +209,74 @@ impl Application {
         self.context.clone()
     }
 
-    /// Serves until the process is asked to stop; housekeeping runs alongside.
+    /// Serves until the process is asked to stop (SIGINT/SIGTERM); housekeeping and, unless
+    /// configured with 0 workers, the job workers and scheduler run alongside. The workers
+    /// stop after the HTTP server, releasing the jobs they were running.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.context.clone()));
+        let workers = (self.jobs.workers > 0)
+            .then(|| jobs::start(self.context.clone().into_inner(), &self.jobs));
         let result = self.server.await;
+        if let Some(workers) = workers {
+            workers.shutdown().await;
+        }
         housekeeping.abort();
         self.context.db.close().await;
         tracing::info!("cartbridge stopped");
         result.context("the HTTP server failed")
     }
+}
+
+/// Runs job workers and the scheduler without the web server until SIGINT or SIGTERM,
+/// then releases the jobs in progress (`cartbridge worker`).
+pub async fn run_workers(settings: Settings) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        settings.jobs.workers > 0,
+        "a worker process needs at least one worker (--workers or CARTBRIDGE_WORKERS)"
+    );
+    let master_key = load_master_key(&settings)?;
+    let db = open_database(&settings, pool_size(settings.jobs.workers)).await?;
+    let public_url = match &settings.public_url {
+        Some(url) => url.clone(),
+        None => public_url(&settings, settings.listen)?,
+    };
+    let context = std::sync::Arc::new(build_context(&settings, master_key, db, public_url).await?);
+    let workers = jobs::start(context.clone(), &settings.jobs);
+    tracing::info!(
+        workers = settings.jobs.workers,
+        database = context.db.backend(),
+        "cartbridge worker is running"
+    );
+    shutdown_signal().await?;
+    tracing::info!("stopping: releasing the jobs in progress");
+    workers.shutdown().await;
+    context.db.close().await;
+    tracing::info!("cartbridge worker stopped");
+    Ok(())
+}
+
+/// Database connections for a worker process: one per worker, one for heartbeats and the
+/// scheduler, a little headroom.
+fn pool_size(workers: usize) -> u32 {
+    u32::try_from(workers.saturating_mul(2).saturating_add(2)).unwrap_or(u32::MAX)
+}
+
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn shutdown_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("cannot listen for SIGTERM")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("cannot listen for SIGINT")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot listen for Ctrl-C")?;
+    Ok(())
 }
 
 /// Deletes expired sessions, tokens and old login failures every few minutes.

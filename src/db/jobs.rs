@@ -1,0 +1,283 @@
+//! `jobs`: the durable queue. Workers claim a due job under a lease (`locked_by`,
+//! `locked_until`), renew it while working and settle it as done, queued again (retry or
+//! release) or dead. Every settling call only acts while the caller still holds the lease,
+//! so a worker that lost its job to a takeover cannot overwrite the new owner's state.
+//!
+//! Two partial unique indexes carry the invariants: `jobs_one_active_per_flow` (one queued or
+//! running job per connection and kind) and `jobs_one_running_per_store` (one running job
+//! per store hash, whose rate-limit budget is shared). Claiming is cross-tenant by nature;
+//! the staff page reads are too, and the one tenant-facing read takes the tenant first.
+
+use super::{BeginWrite, Db, DbError, now, on_pool};
+use crate::jobs::Job;
+
+/// A job to put on the queue.
+#[derive(Debug, Clone)]
+pub struct NewJob<'a> {
+    pub tenant_id: i64,
+    pub connection_id: Option<i64>,
+    pub kind: &'a str,
+    /// Jobs of one store never run at the same time.
+    pub store_hash: Option<&'a str>,
+    /// The handler's JSON.
+    pub payload: &'a str,
+    /// Not claimed before this time (unix seconds).
+    pub run_at: i64,
+    pub max_attempts: i32,
+}
+
+/// Queues a job and returns its id, or `None` when a queued or running job of the same
+/// connection and kind already exists.
+pub async fn enqueue(db: &Db, job: &NewJob<'_>) -> Result<Option<i64>, DbError> {
+    let sql = "INSERT INTO jobs (tenant_id, connection_id, kind, store_hash, payload, status, run_at, \
+               attempts, max_attempts, created_at, updated_at) \
+               VALUES ($1, $2, $3, $4, $5, 'queued', $6, 0, $7, $8, $8) RETURNING id";
+    let inserted = on_pool!(db, p => sqlx::query_scalar::<_, i64>(sql).bind(job.tenant_id)
+        .bind(job.connection_id).bind(job.kind).bind(job.store_hash).bind(job.payload)
+        .bind(job.run_at).bind(job.max_attempts).bind(now()).fetch_one(p).await);
+    match inserted.map_err(DbError::from) {
+        Ok(id) => Ok(Some(id)),
+        Err(DbError::Conflict) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The columns a claim returns (what a handler gets to see).
+#[derive(Debug, sqlx::FromRow)]
+struct ClaimedRow {
+    id: i64,
+    tenant_id: i64,
+    connection_id: Option<i64>,
+    kind: String,
+    payload: String,
+    attempts: i32,
+    max_attempts: i32,
+}
+
+impl From<ClaimedRow> for Job {
+    fn from(r: ClaimedRow) -> Self {
+        Job {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            connection_id: r.connection_id,
+            kind: r.kind,
+            payload: r.payload,
+            attempts: r.attempts,
+            max_attempts: r.max_attempts,
+        }
+    }
+}
+
+/// Claims the oldest due job: queued with `run_at` passed, or running under an expired lease
+/// (a takeover: its worker died). A job whose store already has another running job is
+/// skipped — even one with an expired lease, which is itself claimable and comes first.
+/// `$1` = worker id, `$2` = now, `$3` = lease end. `{lock}` is `FOR UPDATE SKIP LOCKED` on
+/// PostgreSQL, so concurrent claimers pass over each other's candidates instead of waiting.
+const CLAIM: &str = "UPDATE jobs SET status = 'running', locked_by = $1, locked_until = $3, \
+    attempts = attempts + 1, updated_at = $2 \
+    WHERE id = (SELECT j.id FROM jobs j \
+        WHERE ((j.status = 'queued' AND j.run_at <= $2) OR (j.status = 'running' AND j.locked_until < $2)) \
+        AND (j.store_hash IS NULL OR NOT EXISTS (SELECT 1 FROM jobs r \
+            WHERE r.store_hash = j.store_hash AND r.status = 'running' AND r.id <> j.id)) \
+        ORDER BY j.run_at, j.id LIMIT 1 {lock}) \
+    RETURNING id, tenant_id, connection_id, kind, payload, attempts, max_attempts";
+
+/// How often a claim that collided with another process's claim of the same store is tried
+/// again before reporting "nothing claimable right now".
+const CLAIM_TRIES: usize = 3;
+
+/// Claims one due job for `worker_id` with a lease of `lease_secs`, or `None` if nothing is
+/// claimable. Counts the attempt (a takeover counts too).
+pub async fn claim(db: &Db, worker_id: &str, lease_secs: i64) -> Result<Option<Job>, DbError> {
+    for _ in 0..CLAIM_TRIES {
+        match claim_once(db, worker_id, lease_secs).await {
+            // Another process claimed a job of the same store between our snapshot and our
+            // update (PostgreSQL); the next statement sees its claim and skips that store.
+            Err(DbError::Conflict) => continue,
+            other => return other,
+        }
+    }
+    Ok(None)
+}
+
+async fn claim_once(db: &Db, worker_id: &str, lease_secs: i64) -> Result<Option<Job>, DbError> {
+    let at = now();
+    let row = match db {
+        Db::Postgres(p) => {
+            let sql = CLAIM.replace("{lock}", "FOR UPDATE SKIP LOCKED");
+            sqlx::query_as::<_, ClaimedRow>(&sql)
+                .bind(worker_id)
+                .bind(at)
+                .bind(at + lease_secs)
+                .fetch_optional(p)
+                .await?
+        }
+        Db::Sqlite(p) => {
+            // One process serves a SQLite database; the write lock taken up front makes the
+            // pick and the update one step for every connection of the pool.
+            let sql = CLAIM.replace("{lock}", "");
+            let mut tx = p.begin_write().await?;
+            let row = sqlx::query_as::<_, ClaimedRow>(&sql)
+                .bind(worker_id)
+                .bind(at)
+                .bind(at + lease_secs)
+                .fetch_optional(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            row
+        }
+    };
+    Ok(row.map(Job::from))
+}
+
+/// Whether a lease-guarded update applied, i.e. whether the job was still ours.
+fn applied(rows: u64) -> bool {
+    rows == 1
+}
+
+/// Renews the lease. `false`: the job is no longer ours (taken over, or settled).
+pub async fn heartbeat(
+    db: &Db,
+    job_id: i64,
+    worker_id: &str,
+    lease_secs: i64,
+) -> Result<bool, DbError> {
+    let at = now();
+    let sql = "UPDATE jobs SET locked_until = $1, updated_at = $2 \
+               WHERE id = $3 AND status = 'running' AND locked_by = $4";
+    let rows = on_pool!(db, p => sqlx::query(sql).bind(at + lease_secs).bind(at).bind(job_id)
+        .bind(worker_id).execute(p).await.map(|r| r.rows_affected()))?;
+    Ok(applied(rows))
+}
+
+/// Marks the job done. `false`: it was no longer ours.
+pub async fn complete(db: &Db, job_id: i64, worker_id: &str) -> Result<bool, DbError> {
+    let sql = "UPDATE jobs SET status = 'done', locked_by = NULL, locked_until = NULL, \
+               last_error = NULL, updated_at = $1 \
+               WHERE id = $2 AND status = 'running' AND locked_by = $3";
+    let rows = on_pool!(db, p => sqlx::query(sql).bind(now()).bind(job_id).bind(worker_id)
+        .execute(p).await.map(|r| r.rows_affected()))?;
+    Ok(applied(rows))
+}
+
+/// Queues the job again for `run_at`, noting why this attempt failed. `false`: it was no
+/// longer ours.
+pub async fn retry_later(
+    db: &Db,
+    job_id: i64,
+    worker_id: &str,
+    run_at: i64,
+    error: &str,
+) -> Result<bool, DbError> {
+    let sql = "UPDATE jobs SET status = 'queued', run_at = $1, last_error = $2, locked_by = NULL, \
+               locked_until = NULL, updated_at = $3 \
+               WHERE id = $4 AND status = 'running' AND locked_by = $5";
+    let rows = on_pool!(db, p => sqlx::query(sql).bind(run_at).bind(error).bind(now()).bind(job_id)
+        .bind(worker_id).execute(p).await.map(|r| r.rows_affected()))?;
+    Ok(applied(rows))
+}
+
+/// Marks the job dead (no more attempts), noting why. `false`: it was no longer ours.
+pub async fn bury(db: &Db, job_id: i64, worker_id: &str, error: &str) -> Result<bool, DbError> {
+    let sql = "UPDATE jobs SET status = 'dead', last_error = $1, locked_by = NULL, \
+               locked_until = NULL, updated_at = $2 \
+               WHERE id = $3 AND status = 'running' AND locked_by = $4";
+    let rows = on_pool!(db, p => sqlx::query(sql).bind(error).bind(now()).bind(job_id)
+        .bind(worker_id).execute(p).await.map(|r| r.rows_affected()))?;
+    Ok(applied(rows))
+}
+
+/// Hands an interrupted job back (graceful shutdown): queued again, due now, and the
+/// interrupted attempt does not count. `false`: it was no longer ours.
+pub async fn release(db: &Db, job_id: i64, worker_id: &str) -> Result<bool, DbError> {
+    let at = now();
+    let sql = "UPDATE jobs SET status = 'queued', run_at = $1, \
+               attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
+               locked_by = NULL, locked_until = NULL, updated_at = $1 \
+               WHERE id = $2 AND status = 'running' AND locked_by = $3";
+    let rows = on_pool!(db, p => sqlx::query(sql).bind(at).bind(job_id).bind(worker_id)
+        .execute(p).await.map(|r| r.rows_affected()))?;
+    Ok(applied(rows))
+}
+
+/// How many jobs are in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobCounts {
+    pub queued: i64,
+    pub running: i64,
+    pub done: i64,
+    pub dead: i64,
+}
+
+/// Jobs per state, all tenants (staff page).
+pub async fn counts(db: &Db) -> Result<JobCounts, DbError> {
+    let sql = "SELECT status, COUNT(*) FROM jobs GROUP BY status";
+    let rows = on_pool!(db, p => sqlx::query_as::<_, (String, i64)>(sql).fetch_all(p).await)?;
+    let mut counts = JobCounts::default();
+    for (status, n) in rows {
+        match status.as_str() {
+            "queued" => counts.queued = n,
+            "running" => counts.running = n,
+            "done" => counts.done = n,
+            "dead" => counts.dead = n,
+            _ => {}
+        }
+    }
+    Ok(counts)
+}
+
+/// A dead job as the staff page lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeadJobRow {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub tenant_name: String,
+    pub kind: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub updated_at: i64,
+}
+
+/// The most recently buried jobs, all tenants (staff page).
+pub async fn latest_dead(db: &Db, limit: i64) -> Result<Vec<DeadJobRow>, DbError> {
+    let sql = "SELECT j.id, j.tenant_id, t.name AS tenant_name, j.kind, j.attempts, j.last_error, \
+               j.updated_at FROM jobs j JOIN tenants t ON t.id = j.tenant_id \
+               WHERE j.status = 'dead' ORDER BY j.updated_at DESC, j.id DESC LIMIT $1";
+    Ok(on_pool!(db, p => sqlx::query_as::<_, DeadJobRow>(sql).bind(limit).fetch_all(p).await)?)
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct JobRow {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub connection_id: Option<i64>,
+    pub kind: String,
+    pub store_hash: Option<String>,
+    pub payload: String,
+    /// `queued`, `running`, `done` or `dead`.
+    pub status: String,
+    pub run_at: i64,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub locked_by: Option<String>,
+    pub locked_until: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One of the tenant's jobs.
+pub async fn find_for_tenant(
+    db: &Db,
+    tenant_id: i64,
+    job_id: i64,
+) -> Result<Option<JobRow>, DbError> {
+    let sql = "SELECT id, tenant_id, connection_id, kind, store_hash, payload, status, run_at, \
+               attempts, max_attempts, locked_by, locked_until, last_error, created_at, updated_at \
+               FROM jobs WHERE tenant_id = $1 AND id = $2";
+    Ok(
+        on_pool!(db, p => sqlx::query_as::<_, JobRow>(sql).bind(tenant_id).bind(job_id)
+        .fetch_optional(p).await)?,
+    )
+}
