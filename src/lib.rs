@@ -9,6 +9,8 @@ pub mod context;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod flows;
+pub mod jobs;
 pub mod mailer;
 pub mod oauth;
 pub mod startup;

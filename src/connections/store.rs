@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     accounts::members::Actor,
-    bigcommerce::{BigCommerceError, models::StoreInfo},
+    bigcommerce::{BigCommerceError, RetryPolicy, models::StoreInfo},
     context::AppContext,
     db::{
         self, DbError,
@@ -251,6 +251,20 @@ pub fn explain(error: &BigCommerceError, hash: &str) -> String {
     }
 }
 
+/// The connection's access token, opened from the vault: `None` when it has none yet (an
+/// OAuth connection not connected) or is not the tenant's; a ciphertext that does not open
+/// is `Vault`. The caller exposes it only to build the request header.
+pub async fn access_token(
+    ctx: &AppContext,
+    tenant_id: i64,
+    id: i64,
+) -> Result<Option<Secret>, ConnectionError> {
+    match db::connections::token_ciphertext(&ctx.db, tenant_id, id).await? {
+        None => Ok(None),
+        Some(ct) => Ok(Some(ctx.vault.open(&aad(tenant_id, id), &ct).await?)),
+    }
+}
+
 /// Calls the store and probes each flow's scopes; records the result on the connection.
 #[tracing::instrument(skip_all, fields(tenant_id, connection_id = id))]
 pub async fn test(
@@ -259,25 +273,24 @@ pub async fn test(
     id: i64,
 ) -> Result<TestReport, ConnectionError> {
     let row = load(ctx, tenant_id, id).await?;
-    let report = match db::connections::token_ciphertext(&ctx.db, tenant_id, id).await? {
-        None => TestReport {
+    let report = match access_token(ctx, tenant_id, id).await {
+        Ok(None) => TestReport {
             healthy: false,
             problem: Some("Not connected yet: this OAuth 2.0 connection has no access token. Connect it to BigCommerce first.".into()),
             store: None,
             capabilities: Vec::new(),
         },
-        Some(ct) => match ctx.vault.open(&aad(tenant_id, id), &ct).await {
-            Ok(token) => run_checks(ctx, &row, &token).await,
-            Err(e) => {
-                tracing::error!(error = %e, "stored token cannot be opened");
-                TestReport {
-                    healthy: false,
-                    problem: Some("The stored access token cannot be opened. Edit the connection and enter the token again.".into()),
-                    store: None,
-                    capabilities: Vec::new(),
-                }
+        Ok(Some(token)) => run_checks(ctx, &row, &token).await,
+        Err(ConnectionError::Vault(e)) => {
+            tracing::error!(error = %e, "stored token cannot be opened");
+            TestReport {
+                healthy: false,
+                problem: Some("The stored access token cannot be opened. Edit the connection and enter the token again.".into()),
+                store: None,
+                capabilities: Vec::new(),
             }
-        },
+        }
+        Err(e) => return Err(e),
     };
     let capabilities = serde_json::to_string(&report.capabilities).unwrap_or_default();
     let store = report.store.as_ref();
@@ -313,7 +326,11 @@ async fn run_checks(ctx: &AppContext, row: &ConnectionRow, token: &Secret) -> Te
             };
         }
     };
-    let store = ctx.bigcommerce.store(&hash, token);
+    // Someone is waiting on the Test button: report the first failure instead of retrying.
+    let store = ctx
+        .bigcommerce
+        .store(&hash, token)
+        .with_retry_policy(RetryPolicy::no_retries());
     let info = match store.store_info().await {
         Ok(info) => info,
         Err(e) => {

@@ -1,0 +1,411 @@
+//! The Get Inventory job: opens (or resumes) the job's run, pages the catalog with one
+//! request per page, stages each page with its checkpoint, and merges into the snapshot at
+//! the end. It keeps at most one page in memory and never touches the snapshot before the
+//! merge, so a failed run leaves it as it was.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::decode::decode_page;
+use super::{InventorySettings, stored};
+use crate::{
+    bigcommerce::{BigCommerceError, Paginator, StoreClient},
+    connections::store::{ConnectionError, access_token},
+    context::AppContext,
+    db::{
+        self, DbError,
+        connections::ConnectionRow,
+        inventory::MergePlan,
+        runs::{NewRun, Progress, RunRow},
+    },
+    domain::{Secret, StoreHash, connection::permission_of},
+    flows::{Flow, FlowJob, RunMode},
+    jobs::{Job, JobFailure},
+};
+
+const PRODUCTS: &str = "/v3/catalog/products";
+
+/// The next watermark is the run's start minus this, so that clock skew between the store
+/// and us, and edits saved while a page was read, are fetched again rather than missed.
+const OVERLAP_SECS: i64 = 120;
+
+/// A run's checkpoint (`runs.cursor`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Cursor {
+    /// The next page to fetch (1-based; 0 before the first).
+    #[serde(default)]
+    pub page: u32,
+    /// The `date_modified:min` watermark (UNIX seconds) of an incremental run.
+    #[serde(default)]
+    pub since: Option<i64>,
+    /// The store's clock when the run started: the next run's watermark, less the overlap.
+    #[serde(default)]
+    pub started: Option<i64>,
+    /// The page size and hidden-product choice the run started with: a resumed run keeps
+    /// them even if the settings changed meanwhile, so its pages line up.
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub skip_hidden: Option<bool>,
+}
+
+impl Cursor {
+    fn parse(raw: &str) -> Self {
+        serde_json::from_str(raw).unwrap_or_default()
+    }
+
+    fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned())
+    }
+}
+
+/// The run being worked on.
+struct Run {
+    id: i64,
+    full: bool,
+    cursor: Cursor,
+    progress: Progress,
+}
+
+/// Why a run stopped.
+enum SyncError {
+    BigCommerce { error: BigCommerceError, page: u32 },
+    Db(DbError),
+}
+
+impl From<DbError> for SyncError {
+    fn from(e: DbError) -> Self {
+        Self::Db(e)
+    }
+}
+
+fn retry_db(e: DbError) -> JobFailure {
+    JobFailure::Retry(format!("cartbridge could not read its database: {e}"))
+}
+
+#[tracing::instrument(skip_all, fields(tenant = job.tenant_id, job = job.id))]
+pub(super) async fn execute(ctx: &AppContext, job: &Job) -> Result<(), JobFailure> {
+    let request: FlowJob = serde_json::from_str(&job.payload)
+        .map_err(|e| JobFailure::Fail(format!("This job's request could not be read ({e}).")))?;
+    let tenant_id = job.tenant_id;
+    let connection_id = job
+        .connection_id
+        .ok_or_else(|| JobFailure::Fail("This job names no connection.".into()))?;
+    let connection = db::connections::find(&ctx.db, tenant_id, connection_id)
+        .await
+        .map_err(retry_db)?
+        .ok_or_else(|| JobFailure::Fail("The connection no longer exists.".into()))?;
+    let (settings, _) = stored(ctx, tenant_id, connection_id)
+        .await
+        .map_err(retry_db)?;
+    let mut run = open_run(ctx, job, connection_id, request, &settings)
+        .await
+        .map_err(retry_db)?;
+    tracing::info!(
+        run = run.id,
+        full = run.full,
+        page = run.cursor.page,
+        "inventory run"
+    );
+
+    let (token, hash) = match credentials(ctx, &connection).await {
+        Ok(credentials) => credentials,
+        Err(message) => {
+            end_run(ctx, tenant_id, run.id, "failed", &message).await;
+            return Err(JobFailure::Fail(message));
+        }
+    };
+    let client = ctx.bigcommerce.store(&hash, &token);
+    match sync(ctx, tenant_id, connection_id, &mut run, &settings, &client).await {
+        Ok(()) => Ok(()),
+        Err(e) => Err(fail(ctx, job, &run, &hash, e).await),
+    }
+}
+
+/// The connection's token and store hash, or why the run cannot call the store.
+async fn credentials(
+    ctx: &AppContext,
+    connection: &ConnectionRow,
+) -> Result<(Secret, StoreHash), String> {
+    if connection.status == "disabled" {
+        return Err("The connection is disabled (the app was uninstalled from the store), so it cannot run flows.".into());
+    }
+    let hash = StoreHash::parse(&connection.store_hash).map_err(|e| e.to_string())?;
+    match access_token(ctx, connection.tenant_id, connection.id).await {
+        Ok(Some(token)) => Ok((token, hash)),
+        Ok(None) => {
+            Err("The connection has no access token: connect it to BigCommerce first.".into())
+        }
+        Err(ConnectionError::Vault(e)) => {
+            tracing::error!(error = %e, "stored token cannot be opened");
+            Err("The stored access token cannot be opened. Edit the connection and enter the token again.".into())
+        }
+        Err(e) => Err(format!("The connection's token could not be read: {e}")),
+    }
+}
+
+/// Resumes the job's unfinished run, or starts one in the mode `request` and the history
+/// call for.
+async fn open_run(
+    ctx: &AppContext,
+    job: &Job,
+    connection_id: i64,
+    request: FlowJob,
+    settings: &InventorySettings,
+) -> Result<Run, DbError> {
+    let tenant_id = job.tenant_id;
+    if let Some(row) = db::runs::unfinished_for_job(&ctx.db, tenant_id, job.id).await? {
+        db::runs::resume(&ctx.db, tenant_id, row.id).await?;
+        return Ok(resumed(&row));
+    }
+    let since = match request.mode {
+        RunMode::Full => None,
+        RunMode::Auto => incremental_since(ctx, tenant_id, connection_id, settings).await?,
+    };
+    let new = NewRun {
+        connection_id,
+        flow: Flow::Inventory.as_str(),
+        job_id: job.id,
+        triggered_by: request.trigger.as_str(),
+        mode: if since.is_some() {
+            "incremental"
+        } else {
+            "full"
+        },
+    };
+    let id = db::runs::create(&ctx.db, tenant_id, &new).await?;
+    Ok(Run {
+        id,
+        full: since.is_none(),
+        cursor: Cursor {
+            page: 1,
+            since,
+            started: None,
+            limit: Some(settings.page_size),
+            skip_hidden: Some(settings.skip_hidden),
+        },
+        progress: Progress::default(),
+    })
+}
+
+fn resumed(row: &RunRow) -> Run {
+    let cursor = Cursor::parse(&row.cursor);
+    Run {
+        id: row.id,
+        full: row.mode != "incremental" || cursor.since.is_none(),
+        cursor,
+        progress: Progress {
+            total: row.total,
+            done: row.done,
+            fetched: row.fetched,
+            created: row.created,
+            updated: row.updated,
+            unchanged: row.unchanged,
+            deleted: row.deleted,
+            skipped: row.skipped,
+            failed: row.failed,
+        },
+    }
+}
+
+/// The watermark of an incremental run, or `None` when the run must be full: no full run
+/// succeeded within `full_sync_hours`, or no succeeded run left a start time.
+async fn incremental_since(
+    ctx: &AppContext,
+    tenant_id: i64,
+    connection_id: i64,
+    settings: &InventorySettings,
+) -> Result<Option<i64>, DbError> {
+    let flow = Flow::Inventory.as_str();
+    let last_full =
+        db::runs::last_succeeded(&ctx.db, tenant_id, connection_id, flow, Some("full")).await?;
+    let full_due_before = db::now() - i64::from(settings.full_sync_hours) * 3600;
+    if last_full.is_none_or(|run| run.started_at <= full_due_before) {
+        return Ok(None);
+    }
+    let last = db::runs::last_succeeded(&ctx.db, tenant_id, connection_id, flow, None).await?;
+    Ok(last
+        .and_then(|run| Cursor::parse(&run.cursor).started)
+        .map(|started| started - OVERLAP_SECS))
+}
+
+/// Fetches the remaining pages, staging each, then merges.
+async fn sync(
+    ctx: &AppContext,
+    tenant_id: i64,
+    connection_id: i64,
+    run: &mut Run,
+    settings: &InventorySettings,
+    client: &StoreClient<'_>,
+) -> Result<(), SyncError> {
+    let limit = *run.cursor.limit.get_or_insert(settings.page_size);
+    let skip_hidden = *run.cursor.skip_hidden.get_or_insert(settings.skip_hidden);
+    if run.cursor.started.is_none() {
+        let started = match client.store_time().await {
+            Ok(time) => time.time,
+            Err(e) => {
+                tracing::warn!(error = %e, "store clock unavailable; using ours");
+                db::now()
+            }
+        };
+        run.cursor.started = Some(started);
+    }
+    let skip_hidden_later = skip_hidden && !run.full;
+    let mut walk =
+        Paginator::new(PRODUCTS, query(run, skip_hidden), limit).starting_at(run.cursor.page);
+    loop {
+        let page = walk.page();
+        let list = walk
+            .next_page::<Value>(client)
+            .await
+            .map_err(|error| SyncError::BigCommerce { error, page })?;
+        let Some(list) = list else { break };
+        let records = i64::try_from(list.data.len()).unwrap_or(i64::MAX);
+        let decoded = decode_page(list.data, skip_hidden_later);
+        let p = &mut run.progress;
+        p.total = Some(i64::try_from(list.meta.pagination.total).unwrap_or(i64::MAX));
+        p.fetched += records;
+        p.done += records;
+        p.skipped += decoded.skipped;
+        p.failed += i64::try_from(decoded.page.failures.len()).unwrap_or(i64::MAX);
+        run.cursor.page = walk.page();
+        db::inventory::stage_page(
+            &ctx.db,
+            tenant_id,
+            run.id,
+            &decoded.page,
+            &run.progress,
+            &run.cursor.to_json(),
+        )
+        .await?;
+    }
+    let first_success = db::runs::last_succeeded(
+        &ctx.db,
+        tenant_id,
+        connection_id,
+        Flow::Inventory.as_str(),
+        None,
+    )
+    .await?
+    .is_none();
+    let plan = MergePlan {
+        full: run.full,
+        skip_hidden,
+        // The first snapshot is the baseline: "added" for the whole catalog is noise.
+        record_events: !first_success,
+    };
+    let merge_started = std::time::Instant::now();
+    match db::inventory::merge(&ctx.db, tenant_id, connection_id, run.id, plan).await {
+        Ok(counts) => {
+            let merge_ms = merge_started.elapsed().as_millis();
+            tracing::info!(
+                run = run.id,
+                ?counts,
+                fetched = run.progress.fetched,
+                merge_ms,
+                "inventory merged"
+            );
+            Ok(())
+        }
+        Err(DbError::Conflict) => {
+            tracing::warn!(run = run.id, "run was finished elsewhere; nothing merged");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The products query: variants included, by id; visible only when hidden products are
+/// skipped in a full run (an incremental run must see products that became hidden, to
+/// drop them); changed since the watermark when incremental.
+fn query(run: &Run, skip_hidden: bool) -> Vec<(String, String)> {
+    let mut query = vec![
+        ("include".to_owned(), "variants".to_owned()),
+        ("sort".to_owned(), "id".to_owned()),
+    ];
+    if skip_hidden && run.full {
+        query.push(("is_visible".to_owned(), "true".to_owned()));
+    }
+    if let Some(since) = run.cursor.since.filter(|_| !run.full) {
+        let at = chrono::DateTime::from_timestamp(since, 0).unwrap_or_default();
+        query.push((
+            "date_modified:min".to_owned(),
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        ));
+    }
+    query
+}
+
+/// Ends the run after an error and tells the jobs layer whether to try again. A retryable
+/// failure keeps the staged pages for the next attempt (unless this was the last one); any
+/// other failure discards them. The snapshot is never touched.
+async fn fail(
+    ctx: &AppContext,
+    job: &Job,
+    run: &Run,
+    hash: &StoreHash,
+    error: SyncError,
+) -> JobFailure {
+    let (message, retry) = match &error {
+        SyncError::BigCommerce { error, page } => {
+            (explain(error, hash, *page), error.is_retryable())
+        }
+        SyncError::Db(e) => (
+            format!("cartbridge could not save the run's data: {e}"),
+            true,
+        ),
+    };
+    let last = !retry || job.is_last_attempt();
+    tracing::warn!(run = run.id, retry, last, error = %message, "inventory run stopped");
+    end_run(
+        ctx,
+        job.tenant_id,
+        run.id,
+        if last { "failed" } else { "retrying" },
+        &message,
+    )
+    .await;
+    if retry {
+        JobFailure::Retry(message)
+    } else {
+        JobFailure::Fail(message)
+    }
+}
+
+/// Marks the run `failed` (discarding its staging) or `retrying`. Errors are only logged:
+/// the job's own outcome still reaches the jobs layer.
+async fn end_run(ctx: &AppContext, tenant_id: i64, run_id: i64, status: &str, message: &str) {
+    if status == "failed"
+        && let Err(e) = db::inventory::discard_staging(&ctx.db, tenant_id, run_id).await
+    {
+        tracing::error!(error = %e, run = run_id, "could not discard the run's staging");
+    }
+    if let Err(e) = db::runs::finish(&ctx.db, tenant_id, run_id, status, Some(message)).await {
+        tracing::error!(error = %e, run = run_id, "could not record the run's end");
+    }
+}
+
+/// A merchant-facing explanation of a failed catalog request.
+fn explain(error: &BigCommerceError, hash: &StoreHash, page: u32) -> String {
+    let what = match error {
+        BigCommerceError::Unauthorized => "BigCommerce rejected the access token (401): edit the connection and enter a valid token, or connect it again".to_owned(),
+        BigCommerceError::Forbidden => format!(
+            "The token lacks the scope store_v2_products_read_only (403): grant “{}” to the API account",
+            permission_of("store_v2_products_read_only")
+        ),
+        BigCommerceError::NotFound => format!(
+            "BigCommerce has no store with the hash “{}” (404): check the connection's store hash",
+            hash.as_str()
+        ),
+        other => capitalized(&other.to_string()),
+    };
+    format!("{what} (page {page})")
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,313 @@
+//! A ready world for flow tests: a fake BigCommerce with one store and a products token,
+//! an app pointed at it with fast job timings, a logged-in owner and a token connection.
+
+use std::time::Duration;
+
+use cartbridge::{
+    accounts::members::Actor,
+    config::Settings,
+    db::{Db, runs::RunRow},
+    domain::Role,
+    flows::{
+        RunMode,
+        inventory::{self, InventorySettings},
+    },
+};
+
+use super::fake_bigcommerce::{FakeBigCommerce, FakeStore, RecordedRequest};
+use super::{Client, TestApp, never_shown, spawn_app_with};
+
+pub const STORE: &str = "inv123";
+pub const TOKEN: &str = "tok-inventory-5f1c2d9e";
+pub const SCOPES: &[&str] = &[
+    "store_v2_products_read_only",
+    "store_v2_information_read_only",
+];
+
+pub struct InventoryEnv {
+    pub app: TestApp,
+    pub fake: FakeBigCommerce,
+    pub client: Client,
+    pub tenant: i64,
+    pub connection: i64,
+}
+
+/// Job timings fast enough for tests (workers poll every 50 ms, retries after 0 s).
+pub fn fast_jobs(s: &mut Settings) {
+    s.bigcommerce_timeout = Duration::from_secs(2);
+    s.bigcommerce_retry_base = Duration::from_millis(20);
+    s.jobs.poll = Duration::from_millis(50);
+    s.jobs.retry_base = Duration::from_secs(0);
+    s.jobs.lease = Duration::from_secs(5);
+    s.jobs.scheduler_tick = Duration::from_secs(1);
+}
+
+/// Starts the fake and the app (`adjust` runs after the fast defaults), signs up an owner
+/// and creates the connection "Main store" to store `inv123` with `TOKEN`.
+pub async fn inventory_env(adjust: impl FnOnce(&mut Settings)) -> InventoryEnv {
+    never_shown(TOKEN);
+    let fake = FakeBigCommerce::start().await;
+    let mut store = FakeStore::new(STORE);
+    store.name = "Inventory Store".into();
+    fake.add_store(store);
+    fake.add_token(STORE, TOKEN, SCOPES);
+    let api = fake.api_url();
+    let app = spawn_app_with(|s| {
+        s.bigcommerce_api_url = api.parse().expect("fake URL");
+        fast_jobs(s);
+        adjust(s);
+    })
+    .await;
+    let (client, tenant) = app.signup_and_login("owner@example.com", "Acme").await;
+    let res = client
+        .submit(
+            &format!("/t/{tenant}/connections/new"),
+            &format!("/t/{tenant}/connections"),
+            &[
+                ("name", "Main store"),
+                ("auth_type", "token"),
+                ("store", STORE),
+                ("api_client_id", "client-inventory"),
+                ("access_token", TOKEN),
+                ("scopes", "store_v2_products_read_only"),
+                ("scopes", "store_v2_information_read_only"),
+                ("then", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 303, "connection not created: {}", res.body);
+    let connection = app
+        .scalar_i64(&format!(
+            "SELECT id FROM connections WHERE tenant_id = {tenant} AND name = 'Main store'"
+        ))
+        .await;
+    InventoryEnv {
+        app,
+        fake,
+        client,
+        tenant,
+        connection,
+    }
+}
+
+impl InventoryEnv {
+    /// Waits (up to 60 s, a liveness bound, not a speed check) until `pred` holds for the
+    /// connection's newest run, and returns it.
+    pub async fn wait_for_run(&self, what: &str, pred: impl Fn(&RunRow) -> bool) -> RunRow {
+        for _ in 0..1200 {
+            let runs = cartbridge::db::runs::list_for_connection(
+                &self.app.db,
+                self.tenant,
+                self.connection,
+                1,
+                0,
+            )
+            .await
+            .expect("list runs");
+            if let Some(run) = runs.into_iter().next()
+                && pred(&run)
+            {
+                return run;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no run became {what} within 60 s");
+    }
+
+    /// Waits until the newest run has finished (succeeded or failed).
+    pub async fn wait_for_finished_run(&self) -> RunRow {
+        self.wait_for_run("finished", RunRow::is_finished).await
+    }
+
+    /// Waits until the run with `id` has finished.
+    pub async fn wait_for_run_id(&self, id: i64) -> RunRow {
+        for _ in 0..1200 {
+            let run = cartbridge::db::runs::find(&self.app.db, self.tenant, id)
+                .await
+                .expect("find run")
+                .expect("run exists");
+            if run.is_finished() {
+                return run;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("run {id} did not finish within 60 s");
+    }
+}
+
+/// A snapshot row, as text, for byte-for-byte comparisons.
+type DumpRow = String;
+
+impl InventoryEnv {
+    /// The owner who created the environment, as the services see them.
+    pub async fn owner(&self) -> Actor {
+        let user_id = self
+            .app
+            .scalar_i64("SELECT id FROM users WHERE email = 'owner@example.com'")
+            .await;
+        Actor {
+            tenant_id: self.tenant,
+            tenant_name: "Acme".into(),
+            user_id,
+            email: "owner@example.com".into(),
+            role: Role::Owner,
+        }
+    }
+
+    /// Saves the connection's Get Inventory settings as the owner.
+    pub async fn save_settings(&self, settings: &InventorySettings) {
+        let owner = self.owner().await;
+        inventory::save_settings(&self.app.ctx, &owner, self.connection, settings)
+            .await
+            .expect("settings saved");
+    }
+
+    /// Queues a run as the owner ("Run now") and waits until it has finished.
+    pub async fn run(&self, mode: RunMode) -> RunRow {
+        let owner = self.owner().await;
+        let job = inventory::run_now(&self.app.ctx, &owner, self.connection, mode)
+            .await
+            .expect("run queued");
+        self.wait_for_job_run(job).await
+    }
+
+    /// Waits (up to 60 s) until the run of job `job` has finished and the job with it (so
+    /// that another run can be queued).
+    pub async fn wait_for_job_run(&self, job: i64) -> RunRow {
+        self.wait_for_job_run_within(job, Duration::from_secs(60))
+            .await
+    }
+
+    /// Waits up to `limit` (a liveness bound) until the run of job `job` has finished.
+    pub async fn wait_for_job_run_within(&self, job: i64, limit: Duration) -> RunRow {
+        let polls = limit.as_millis() / 50;
+        for _ in 0..polls {
+            let runs = cartbridge::db::runs::list_for_connection(
+                &self.app.db,
+                self.tenant,
+                self.connection,
+                50,
+                0,
+            )
+            .await
+            .expect("list runs");
+            if let Some(run) = runs
+                .into_iter()
+                .find(|r| r.job_id == Some(job) && r.is_finished() && job_is_over(r))
+            {
+                return run;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the run of job {job} did not finish within {limit:?}");
+    }
+
+    /// Requests for the products collection received by the fake so far.
+    pub fn product_requests(&self) -> Vec<RecordedRequest> {
+        let path = format!("/stores/{STORE}/v3/catalog/products");
+        self.fake
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "GET" && r.path == path)
+            .collect()
+    }
+
+    /// Every row of the snapshot tables and the events, as text, in key order.
+    pub async fn dump_snapshot(&self) -> Vec<DumpRow> {
+        let products = "SELECT tenant_id, connection_id, product_id, sku, name, price, inventory_level, \
+            inventory_tracking, is_visible, date_modified, synced_at FROM inventory_products \
+            ORDER BY connection_id, product_id";
+        let variants = "SELECT tenant_id, connection_id, variant_id, product_id, sku, label, price, \
+            inventory_level, stock FROM inventory_variants ORDER BY connection_id, variant_id";
+        let events = "SELECT id, run_id, product_id, variant_id, sku, kind, old_stock, new_stock, \
+            created_at FROM inventory_events ORDER BY id";
+        type P = (
+            i64,
+            i64,
+            i64,
+            String,
+            String,
+            f64,
+            i64,
+            String,
+            bool,
+            i64,
+            i64,
+        );
+        type V = (
+            i64,
+            i64,
+            i64,
+            i64,
+            String,
+            String,
+            Option<f64>,
+            i64,
+            Option<i64>,
+        );
+        type E = (
+            i64,
+            Option<i64>,
+            i64,
+            i64,
+            String,
+            String,
+            Option<i64>,
+            Option<i64>,
+            i64,
+        );
+        let (p, v, e): (Vec<P>, Vec<V>, Vec<E>) = match &self.app.db {
+            Db::Sqlite(pool) => (
+                sqlx::query_as(products)
+                    .fetch_all(pool)
+                    .await
+                    .expect("products"),
+                sqlx::query_as(variants)
+                    .fetch_all(pool)
+                    .await
+                    .expect("variants"),
+                sqlx::query_as(events)
+                    .fetch_all(pool)
+                    .await
+                    .expect("events"),
+            ),
+            Db::Postgres(pool) => (
+                sqlx::query_as(products)
+                    .fetch_all(pool)
+                    .await
+                    .expect("products"),
+                sqlx::query_as(variants)
+                    .fetch_all(pool)
+                    .await
+                    .expect("variants"),
+                sqlx::query_as(events)
+                    .fetch_all(pool)
+                    .await
+                    .expect("events"),
+            ),
+        };
+        let p = p.into_iter().map(|r| format!("product {r:?}"));
+        let v = v.into_iter().map(|r| format!("variant {r:?}"));
+        let e = e.into_iter().map(|r| format!("event {r:?}"));
+        p.chain(v).chain(e).collect()
+    }
+
+    /// One snapshot variant: (product id, sku, stock), if present.
+    pub async fn variant(&self, variant_id: i64) -> Option<(i64, String, Option<i64>)> {
+        let sql = format!(
+            "SELECT product_id, sku, stock FROM inventory_variants \
+             WHERE connection_id = {} AND variant_id = {variant_id}",
+            self.connection
+        );
+        match &self.app.db {
+            Db::Sqlite(pool) => sqlx::query_as(&sql).fetch_optional(pool).await,
+            Db::Postgres(pool) => sqlx::query_as(&sql).fetch_optional(pool).await,
+        }
+        .expect("variant")
+    }
+}
+
+/// Whether the run's job is done or dead (or gone), not still queued or running.
+fn job_is_over(run: &RunRow) -> bool {
+    !matches!(run.job_status.as_deref(), Some("queued" | "running"))
+}
