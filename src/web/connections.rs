@@ -306,6 +306,7 @@ struct ShowPage {
     auth_label: &'static str,
     capabilities: Vec<Capability>,
     can_manage: bool,
+    flows: super::flows::FlowsSummary,
 }
 
 fn connection_id(path: &web::Path<(i64, i64)>) -> i64 {
@@ -328,6 +329,7 @@ pub async fn show_connection(
         auth_label,
         capabilities,
         can_manage: tenant.actor.role.can_manage_members(),
+        flows: super::flows::FlowsSummary::load(&ctx, tenant.id(), c.id).await?,
         c,
     })
 }

@@ -11,13 +11,16 @@ pub mod auth;
 pub mod bigcommerce_app;
 pub mod connections;
 pub mod extract;
+pub mod flows;
 pub mod forms;
 pub mod health;
 pub mod invitations;
 pub mod middleware;
 pub mod oauth;
 pub mod oauth_clients;
+pub mod products;
 pub mod render;
+pub mod runs;
 pub mod session;
 pub mod tenants;
 
@@ -51,6 +54,13 @@ tenant_routes! {
     post "/connections/{connection_id}/test" => connections::test_connection,
     post "/connections/{connection_id}/delete" => connections::delete_connection,
     get "/connections/{connection_id}/connect" => oauth::connect,
+    get "/connections/{connection_id}/flows/inventory" => flows::inventory_settings,
+    post "/connections/{connection_id}/flows/inventory" => flows::save_inventory_settings,
+    post "/connections/{connection_id}/flows/inventory/run" => flows::run_inventory,
+    get "/connections/{connection_id}/runs" => runs::list_runs,
+    get "/connections/{connection_id}/runs/{run_id}" => runs::show_run,
+    get "/connections/{connection_id}/runs/{run_id}/progress" => runs::run_progress,
+    get "/connections/{connection_id}/products" => products::list_products,
     get "/oauth-clients" => oauth_clients::list_oauth_clients,
     get "/oauth-clients/new" => oauth_clients::new_oauth_client,
     post "/oauth-clients" => oauth_clients::create_oauth_client,

@@ -262,3 +262,163 @@ async fn a_merchant_connects_an_oauth_connection_through_the_bigcommerce_consent
     assert!(std::fs::metadata(&shot).unwrap().len() > 1000);
     b.close().await;
 }
+
+#[tokio::test]
+async fn a_merchant_sets_up_get_inventory_runs_it_and_watches_it_finish_without_a_reload() {
+    use crate::helpers::{
+        fake_bigcommerce::Fault,
+        inventory::{STORE, inventory_env},
+    };
+    use std::time::Duration;
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let env = inventory_env(|_| {}).await;
+    // 600 products, 50 a page: twelve requests, each slowed a little so the run takes a few
+    // seconds (the test does not rely on seeing it in progress, only on how it ends).
+    env.fake.generate_catalog(STORE, 600, 2);
+    env.fake.inject(Fault::Slow {
+        delay: Duration::from_millis(300),
+        path_prefix: "/v3/catalog/products".into(),
+        times: 12,
+    });
+    let (app, tenant, connection) = (&env.app, env.tenant, env.connection);
+    let base = format!("/t/{tenant}/connections/{connection}");
+    log_in(&b, app, "owner@example.com", tenant).await;
+
+    // Connection → Get Inventory: tick Enabled, page size 50, save.
+    b.client.goto(&app.url(&base)).await.unwrap();
+    b.click("inventory-settings-link").await;
+    let settings = app.url(&format!("{base}/flows/inventory"));
+    b.arrive(&settings).await;
+    assert_eq!(b.text("#connection-name").await, "Main store");
+    b.click("enabled").await;
+    b.replace("page_size", "50").await;
+    b.click("save-settings").await;
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(fantoccini::Locator::Css(".flash-success"))
+        .await
+        .expect("a flash after saving");
+    assert_eq!(
+        b.text(".flash-success").await,
+        "Get Inventory settings saved."
+    );
+
+    // Run now. Enabling already scheduled a first run, so this one may find it queued.
+    b.click("run-now").await;
+    b.arrive(&app.url(&format!("{base}/runs"))).await;
+    let flash = b.text(".flash").await;
+    assert!(
+        flash == "Run queued." || flash == "A run is already queued or in progress.",
+        "{flash}"
+    );
+
+    // The run row appears once a worker picks the job up; then open it from the list.
+    let mut runs = 0;
+    for _ in 0..200 {
+        runs = app
+            .scalar_i64(&format!(
+                "SELECT COUNT(*) FROM runs WHERE connection_id = {connection}"
+            ))
+            .await;
+        if runs > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(runs > 0, "no run started");
+    b.client.refresh().await.unwrap();
+    b.client
+        .find(fantoccini::Locator::Css("#runs .run-link"))
+        .await
+        .expect("a run in the list")
+        .click()
+        .await
+        .unwrap();
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(fantoccini::Locator::Id("run-status"))
+        .await
+        .expect("the run page");
+    let run_url = b.client.current_url().await.unwrap();
+    let run_id: i64 = run_url
+        .path()
+        .rsplit('/')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .expect("run id in the URL");
+
+    // The page changes under us (the script swaps sections in): read text leniently.
+    let read = |css: &'static str| {
+        let client = b.client.clone();
+        async move {
+            match client.find(fantoccini::Locator::Css(css)).await {
+                Ok(el) => el.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            }
+        }
+    };
+    // Mark this page: a reload would lose the marker.
+    b.eval("window.__marker = 1; return true;").await;
+    let first_status = read("#run-status").await;
+    let mut seen = vec![read("#run-progress-text").await];
+    let mut status = first_status.clone();
+    for _ in 0..600 {
+        status = read("#run-status").await;
+        let text = read("#run-progress-text").await;
+        if seen.last() != Some(&text) {
+            seen.push(text);
+        }
+        if status == "succeeded" || status.starts_with("failed") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "succeeded", "progress seen: {seen:?}");
+    assert_eq!(
+        b.eval("return window.__marker === 1;").await,
+        serde_json::Value::Bool(true),
+        "the run page was reloaded"
+    );
+    assert_eq!(b.client.current_url().await.unwrap(), run_url);
+    let run = env.wait_for_run_id(run_id).await;
+    let expected = match run.total {
+        Some(total) => format!("{} of {total} records", run.done),
+        None => format!("{} records", run.done),
+    };
+    assert_eq!(b.text("#run-progress-text").await, expected);
+    // Once finished, the stock changes are swapped in, still without a reload.
+    let events = app
+        .scalar_i64(&format!(
+            "SELECT COUNT(*) FROM inventory_events WHERE run_id = {run_id}"
+        ))
+        .await;
+    let want = format!("({events})");
+    let mut shown = String::new();
+    for _ in 0..100 {
+        shown = read("#event-count").await;
+        if shown == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(shown, want);
+    assert_eq!(
+        b.eval("return window.__marker === 1;").await,
+        serde_json::Value::Bool(true)
+    );
+    eprintln!("run {run_id}: first status {first_status:?}, progress seen {seen:?}");
+    let shot = b.screenshot("inventory-run").await;
+    println!("screenshot: {}", shot.display());
+    assert!(std::fs::metadata(&shot).unwrap().len() > 1000);
+
+    // Products: the snapshot, with a product SKU.
+    b.click("subnav-products").await;
+    b.arrive(&app.url(&format!("{base}/products"))).await;
+    assert_eq!(b.text("#products td.sku").await, "GEN-000001");
+    assert!(b.text("#product-count").await.contains("of 600 products"));
+    b.close().await;
+}

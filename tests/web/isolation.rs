@@ -47,6 +47,17 @@ async fn another_tenants_routes_are_404_and_change_nothing() {
     let connection_id = app
         .scalar_i64("SELECT id FROM connections WHERE name = 'Victim store'")
         .await;
+    // A finished run of the victim's connection (for the run pages).
+    app.execute(&format!(
+        "INSERT INTO runs (tenant_id, connection_id, flow, triggered_by, mode, status, started_at, finished_at) \
+         VALUES ({victim_tenant}, {connection_id}, 'inventory', 'manual', 'full', 'succeeded', 0, 1)"
+    ))
+    .await;
+    let run_id = app
+        .scalar_i64(&format!(
+            "SELECT id FROM runs WHERE connection_id = {connection_id}"
+        ))
+        .await;
 
     assert_tenant_isolation(
         &app,
@@ -57,14 +68,29 @@ async fn another_tenants_routes_are_404_and_change_nothing() {
             ("user_id", victim_user.to_string()),
             ("connection_id", connection_id.to_string()),
             ("oauth_client_id", oauth_client_id.to_string()),
+            ("run_id", run_id.to_string()),
         ],
     )
     .await;
+    // The flow routes changed nothing outside the snapshot's tables either.
+    for table in ["flow_settings", "jobs"] {
+        let rows = app
+            .scalar_i64(&format!("SELECT COUNT(*) FROM {table}"))
+            .await;
+        assert_eq!(rows, 0, "{table} changed");
+    }
 
     // The victim still sees their own pages.
     let page = victim.get(&members).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("pending@example.com"));
+    let progress = victim
+        .get(&format!(
+            "/t/{victim_tenant}/connections/{connection_id}/runs/{run_id}/progress"
+        ))
+        .await;
+    assert_eq!(progress.status, 200, "{}", progress.body);
+    assert!(progress.body.contains(r#""status":"succeeded""#));
     // And a tenant id that does not exist is 404 too.
     assert_eq!(outsider.get("/t/999999/members").await.status, 404);
 }

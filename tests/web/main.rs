@@ -7,12 +7,16 @@ mod helpers;
 
 mod accounts;
 mod app_install;
+mod bigcommerce_client;
 mod browser;
 mod cli;
 mod connections;
 mod email;
 mod fake_bigcommerce;
+mod flow_pages;
+mod inventory;
 mod isolation;
+mod jobs;
 mod migrations;
 mod oauth;
 mod oauth_clients;

@@ -95,6 +95,28 @@ impl Browser {
             .unwrap_or_else(|e| panic!("cannot type into #{id}: {e}"));
     }
 
+    /// Empties the field with this id, then types `text` into it.
+    pub async fn replace(&self, id: &str, text: &str) {
+        let field = self.client.find(fantoccini::Locator::Id(id)).await;
+        let field = field.unwrap_or_else(|e| panic!("no element #{id}: {e}"));
+        field
+            .clear()
+            .await
+            .unwrap_or_else(|e| panic!("cannot clear #{id}: {e}"));
+        field
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("cannot type into #{id}: {e}"));
+    }
+
+    /// Runs `script` in the page and returns what it returns.
+    pub async fn eval(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute(script, Vec::new())
+            .await
+            .unwrap_or_else(|e| panic!("cannot run {script:?}: {e}"))
+    }
+
     /// Clicks the element with this id.
     pub async fn click(&self, id: &str) {
         let element = self.client.find(fantoccini::Locator::Id(id)).await;

@@ -1,0 +1,141 @@
+//! The Products page: a connection's Get Inventory snapshot, searchable by SKU or name
+//! (variant SKUs included), 50 products a page, each with its variants. Read-only.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{
+    extract::CurrentTenant,
+    flows::{ConnectionNav, parse_page},
+    render::{Layout, render},
+};
+use crate::{
+    context::AppContext,
+    db::{
+        self,
+        inventory::{ProductRow, VariantRow},
+    },
+    error::AppError,
+};
+
+const PRODUCTS_PER_PAGE: i64 = 50;
+
+#[derive(Deserialize)]
+pub struct ProductsQuery {
+    q: Option<String>,
+    page: Option<String>,
+}
+
+/// A product and its variants, as listed.
+struct ProductView {
+    p: ProductRow,
+    variants: Vec<VariantRow>,
+}
+
+#[derive(Template)]
+#[template(path = "products/index.html")]
+struct IndexPage {
+    layout: Layout,
+    nav: ConnectionNav,
+    q: String,
+    products: Vec<ProductView>,
+    count: i64,
+    /// Whether the snapshot is empty (no run has imported anything yet).
+    empty_snapshot: bool,
+    first: i64,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+impl IndexPage {
+    fn money(&self, v: &f64) -> String {
+        format!("{v:.2}")
+    }
+
+    fn variant_price(&self, v: &Option<f64>) -> String {
+        v.map(|p| format!("{p:.2}")).unwrap_or_else(|| "—".into())
+    }
+
+    fn stock(&self, s: &Option<i64>) -> String {
+        s.map(|v| v.to_string())
+            .unwrap_or_else(|| "not tracked".into())
+    }
+
+    fn last(&self) -> i64 {
+        self.first + self.products.len() as i64 - 1
+    }
+}
+
+fn href(base: &str, q: &str, page: i64) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if !q.is_empty() {
+        query.append_pair("q", q);
+    }
+    query.append_pair("page", &page.to_string());
+    format!("{base}/products?{}", query.finish())
+}
+
+pub async fn list_products(
+    tenant: CurrentTenant,
+    path: web::Path<(i64, i64)>,
+    query: web::Query<ProductsQuery>,
+    ctx: web::Data<AppContext>,
+) -> Result<HttpResponse, AppError> {
+    let page = parse_page(query.page.as_deref())?;
+    let nav = ConnectionNav::load(&tenant, &ctx, path.1, "products").await?;
+    let q = query.q.as_deref().unwrap_or("").trim().to_owned();
+    let search = Some(q.as_str()).filter(|s| !s.is_empty());
+    let (db, t, c) = (&ctx.db, tenant.id(), path.1);
+    let offset = (page - 1) * PRODUCTS_PER_PAGE;
+    let rows = db::inventory::list_products(db, t, c, search, PRODUCTS_PER_PAGE, offset).await?;
+    let count = db::inventory::count_products(db, t, c, search).await?;
+    let empty_snapshot = match (count, search) {
+        (0, Some(_)) => db::inventory::count_products(db, t, c, None).await? == 0,
+        (n, _) => n == 0,
+    };
+    let ids: Vec<i64> = rows.iter().map(|p| p.product_id).collect();
+    let mut variants: HashMap<i64, Vec<VariantRow>> = HashMap::new();
+    if !ids.is_empty() {
+        for v in db::inventory::variants_of(db, t, c, &ids).await? {
+            variants.entry(v.product_id).or_default().push(v);
+        }
+    }
+    let products = rows
+        .into_iter()
+        .map(|p| ProductView {
+            variants: variants.remove(&p.product_id).unwrap_or_default(),
+            p,
+        })
+        .collect();
+    render(&IndexPage {
+        layout: tenant.layout(&format!("Products · {}", nav.name)),
+        prev: (page > 1).then(|| href(&nav.base, &q, page - 1)),
+        next: (offset + PRODUCTS_PER_PAGE < count).then(|| href(&nav.base, &q, page + 1)),
+        first: offset + 1,
+        nav,
+        q,
+        products,
+        count,
+        empty_snapshot,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::href;
+
+    #[test]
+    fn page_links_keep_the_search() {
+        assert_eq!(
+            href("/t/1/connections/2", "gen 1&x", 3),
+            "/t/1/connections/2/products?q=gen+1%26x&page=3"
+        );
+        assert_eq!(
+            href("/t/1/connections/2", "", 2),
+            "/t/1/connections/2/products?page=2"
+        );
+    }
+}
