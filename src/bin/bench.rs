@@ -47,7 +47,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum BenchCommand {
-    /// Full Get Inventory sync of a generated catalog, then an incremental run.
+    /// Get Inventory over a generated catalog: a first full sync, a second full sync
+    /// (nothing changed, so every product is compared), then an incremental run.
     Inventory {
         /// Products in the catalog.
         #[arg(long, default_value_t = 10_000)]
@@ -110,6 +111,25 @@ async fn serve_fake(products: usize, variants: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// CPU seconds (user + system) a process has used so far, from `/proc/PID/stat`.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // Linux reports in USER_HZ, which is 100 on every mainstream architecture.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// Peak resident memory of this process (VmHWM), in MiB.
 fn peak_memory_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -139,6 +159,7 @@ async fn bench_inventory(
         .stdout(Stdio::piped())
         .spawn()
         .context("cannot start the fake BigCommerce")?;
+    let fake_pid = child.id().to_string();
     let mut line = String::new();
     BufReader::new(child.stdout.take().context("child stdout")?).read_line(&mut line)?;
     let Some(api_url) = line.trim().strip_prefix("READY ") else {
@@ -185,10 +206,12 @@ async fn bench_inventory(
     println!("peak memory before the sync: {baseline:.1} MiB");
 
     for (label, mode) in [
-        ("full", RunMode::Full),
+        ("first full", RunMode::Full),
+        ("second full (nothing changed)", RunMode::Full),
         ("incremental (nothing changed)", RunMode::Auto),
     ] {
         let requests_before = ctx.bigcommerce.requests_sent();
+        let cpu_before = (cpu_seconds("self"), cpu_seconds(&fake_pid));
         let started = Instant::now();
         // The previous job is marked done a moment after its run finished.
         let job = loop {
@@ -237,6 +260,11 @@ async fn bench_inventory(
             run.fetched, run.created, run.updated, run.unchanged, run.deleted
         );
         println!("  snapshot              {snapshot} products, {variant_rows} variants");
+        println!(
+            "  CPU                   cartbridge {:.1} s, fake BigCommerce {:.1} s",
+            cpu_seconds("self") - cpu_before.0,
+            cpu_seconds(&fake_pid) - cpu_before.1
+        );
         println!("  peak memory (VmHWM)   {:.1} MiB", peak_memory_mib());
     }
     jobs.shutdown().await;
