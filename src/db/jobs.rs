@@ -281,3 +281,20 @@ pub async fn find_for_tenant(
         .fetch_optional(p).await)?,
     )
 }
+
+/// The queued-or-running job of one connection's flow, if any (at most one exists).
+pub async fn active_for_flow(
+    db: &Db,
+    tenant_id: i64,
+    connection_id: i64,
+    kind: &str,
+) -> Result<Option<JobRow>, DbError> {
+    let sql = "SELECT id, tenant_id, connection_id, kind, store_hash, payload, status, run_at, \
+               attempts, max_attempts, locked_by, locked_until, last_error, created_at, updated_at \
+               FROM jobs WHERE tenant_id = $1 AND connection_id = $2 AND kind = $3 \
+               AND status IN ('queued', 'running')";
+    Ok(
+        on_pool!(db, p => sqlx::query_as::<_, JobRow>(sql).bind(tenant_id).bind(connection_id)
+        .bind(kind).fetch_optional(p).await)?,
+    )
+}

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     context::AppContext,
+    db::{self, DbError},
     jobs::{Job, JobFailure},
 };
 
@@ -80,4 +81,16 @@ pub async fn execute(ctx: &AppContext, job: &Job) -> Result<(), JobFailure> {
             job.kind
         ))),
     }
+}
+
+/// Ends the unfinished run of a job that will not run again (its worker died during the
+/// last attempt), so that the history does not show it running forever.
+pub async fn abandon(ctx: &AppContext, job: &Job, message: &str) -> Result<(), DbError> {
+    let Some(run) = db::runs::unfinished_for_job(&ctx.db, job.tenant_id, job.id).await? else {
+        return Ok(());
+    };
+    if Flow::parse(&job.kind) == Some(Flow::Inventory) {
+        db::inventory::discard_staging(&ctx.db, job.tenant_id, run.id).await?;
+    }
+    db::runs::finish(&ctx.db, job.tenant_id, run.id, "failed", Some(message)).await
 }

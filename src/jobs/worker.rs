@@ -139,6 +139,9 @@ impl Worker {
                 // Taken over after its worker died on the last attempt: do not start again.
                 let error = "The worker running the last attempt stopped before finishing.";
                 tracing::warn!("job out of attempts after a takeover; marked dead");
+                if let Err(e) = flows::abandon(&self.ctx, &job, error).await {
+                    tracing::warn!(error = %e, "could not end the job's run");
+                }
                 return self.settle(db::jobs::bury(&self.ctx.db, job.id, &self.id, error).await);
             }
             tracing::info!("job started");

@@ -16,9 +16,11 @@ use crate::{
     db::{
         self,
         inventory::EventRow,
+        jobs::JobRow,
         runs::{RunItemRow, RunRow},
     },
     error::AppError,
+    flows::Flow,
 };
 
 const RUNS_PER_PAGE: i64 = 25;
@@ -131,6 +133,9 @@ struct IndexPage {
     runs: Vec<RunView>,
     /// The newest unfinished run on this page, whose row the browser keeps up to date.
     live_run: Option<i64>,
+    /// A job queued for this flow that no worker has started yet.
+    waiting: Option<JobRow>,
+    now: i64,
     page: i64,
     prev: Option<String>,
     next: Option<String>,
@@ -155,10 +160,16 @@ pub async fn list_runs(
         db::runs::list_for_connection(&ctx.db, tenant.id(), path.1, RUNS_PER_PAGE, offset).await?;
     let count = db::runs::count_for_connection(&ctx.db, tenant.id(), path.1).await?;
     let runs: Vec<RunView> = rows.into_iter().map(RunView::from).collect();
+    // Queued, not yet started by a worker (a running job shows as its live run).
+    let waiting = db::jobs::active_for_flow(&ctx.db, tenant.id(), path.1, Flow::Inventory.as_str())
+        .await?
+        .filter(|job| job.status == "queued");
     let href = |p: i64| format!("{}/runs?page={p}", nav.base);
     render(&IndexPage {
         layout: tenant.layout(&format!("Runs · {}", nav.name)),
         live_run: runs.iter().find(|r| !r.finished).map(|r| r.id),
+        waiting,
+        now: db::now(),
         prev: (page > 1).then(|| href(page - 1)),
         next: (offset + RUNS_PER_PAGE < count).then(|| href(page + 1)),
         page,

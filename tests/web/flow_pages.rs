@@ -483,3 +483,39 @@ async fn run_now_fills_history_detail_progress_and_the_products_page() {
     assert!(show.body.contains(&format!(r#"href="{detail_path}""#)));
     assert!(show.body.contains("run-status-succeeded"));
 }
+
+#[tokio::test]
+async fn a_run_waiting_for_a_worker_is_shown_as_queued_until_one_starts_it() {
+    let env = inventory_env(|s| s.jobs.workers = 0).await;
+    let settings = conn(&env, "/flows/inventory");
+    let runs = conn(&env, "/runs");
+    let before = env.client.get(&runs).await;
+    assert!(
+        !before.body.contains(r#"id="queued-run""#),
+        "{}",
+        before.body
+    );
+    assert!(!before.body.contains("http-equiv=\"refresh\""));
+
+    env.client
+        .submit(
+            &settings,
+            &conn(&env, "/flows/inventory/run"),
+            &[("mode", "full")],
+        )
+        .await
+        .assert_redirect_to(&runs);
+    let list = env.client.get(&runs).await;
+    assert!(list.body.contains(r#"id="queued-run""#), "{}", list.body);
+    assert!(list.body.contains("this page refreshes until then"));
+    assert!(
+        list.body
+            .contains(r#"<meta http-equiv="refresh" content="2">"#)
+    );
+    assert_eq!(
+        env.app
+            .scalar_i64("SELECT COUNT(*) FROM jobs WHERE status = 'queued'")
+            .await,
+        1
+    );
+}

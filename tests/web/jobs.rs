@@ -1041,3 +1041,82 @@ async fn a_worker_that_lost_its_lease_drops_the_handler_and_the_job_is_finished_
     let row = job_row(&env.app, env.tenant, job).await;
     assert_eq!((row.status.as_str(), row.attempts), ("done", 2));
 }
+
+#[tokio::test]
+async fn a_job_whose_worker_died_on_its_last_attempt_is_dead_and_its_run_failed() {
+    let env = inventory_env(|s| s.jobs.workers = 0).await;
+    let (t, c) = (env.tenant, env.connection);
+    let payload = serde_json::to_string(&FlowJob {
+        mode: RunMode::Full,
+        trigger: Trigger::Manual,
+    })
+    .expect("payload");
+    let job = db::jobs::enqueue(
+        &env.app.db,
+        &NewJob {
+            tenant_id: t,
+            connection_id: Some(c),
+            kind: Flow::Inventory.as_str(),
+            store_hash: Some(STORE),
+            payload: &payload,
+            run_at: db::now(),
+            max_attempts: 1,
+        },
+    )
+    .await
+    .expect("enqueue")
+    .expect("queued");
+    // The only attempt's process died mid-run: the job is running under an expired lease
+    // and its run was left running.
+    let gone = claim(&env.app.db, "dead-process").await.expect("claimed");
+    assert_eq!(gone.id, job);
+    let run = db::runs::create(
+        &env.app.db,
+        t,
+        &db::runs::NewRun {
+            connection_id: c,
+            flow: "inventory",
+            job_id: job,
+            triggered_by: "manual",
+            mode: "full",
+        },
+    )
+    .await
+    .expect("run");
+    env.app
+        .execute(&format!(
+            "UPDATE jobs SET locked_until = 0 WHERE id = {job}"
+        ))
+        .await;
+
+    let ctx = env.app.ctx.clone().into_inner();
+    let mut settings = ctx.jobs.clone();
+    settings.workers = 1;
+    let workers = jobs::start(ctx, &settings);
+    wait_until("the job is buried", 30, || async {
+        job_row(&env.app, t, job).await.status == "dead"
+    })
+    .await;
+    workers.shutdown().await;
+
+    let row = db::runs::find(&env.app.db, t, run)
+        .await
+        .expect("find run")
+        .expect("run exists");
+    assert_eq!(row.status, "failed");
+    assert!(row.finished_at.is_some());
+    assert!(
+        row.error
+            .as_deref()
+            .is_some_and(|e| e.contains("stopped before finishing")),
+        "{:?}",
+        row.error
+    );
+    assert!(
+        env.fake
+            .requests()
+            .iter()
+            .all(|r| !r.path.ends_with("/v3/catalog/products")),
+        "the job ran again after its last attempt"
+    );
+}
