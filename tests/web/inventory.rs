@@ -555,45 +555,6 @@ async fn run_now_refuses_a_second_run_while_one_is_queued() {
     ));
 }
 
-/// The benchmark's shape: `cargo test --release --test web inventory::large -- --ignored
-/// --nocapture` prints how long each run took (nothing is asserted on time).
-#[tokio::test]
-#[ignore = "benchmark: 100,000 products × 3 variants"]
-async fn large_catalogs_sync_in_full_and_incrementally() {
-    let env = env_with_catalog(100_000, 3, 250).await;
-    for (label, mode) in [
-        ("first full", RunMode::Full),
-        ("second full", RunMode::Full),
-    ] {
-        let started = std::time::Instant::now();
-        let run = long_run(&env, mode).await;
-        assert_succeeded(&run);
-        assert!(run.fetched > 99_990, "{run:?}");
-        println!("{label}: {:?} ({run:?})", started.elapsed());
-        env.fake
-            .update_product(STORE, FIRST_ID + 7, |p| p.variants[0].inventory_level = 1);
-        env.fake.delete_product(STORE, FIRST_ID + 8 + run.id);
-    }
-    let started = std::time::Instant::now();
-    let run = long_run(&env, RunMode::Auto).await;
-    assert_succeeded(&run);
-    println!("incremental: {:?} ({run:?})", started.elapsed());
-    for line in crate::helpers::logs::captured().lines() {
-        if line.contains("inventory merged") {
-            println!("{line}");
-        }
-    }
-}
-
-async fn long_run(env: &InventoryEnv, mode: RunMode) -> RunRow {
-    let owner = env.owner().await;
-    let job = inventory::run_now(&env.app.ctx, &owner, env.connection, mode)
-        .await
-        .expect("run queued");
-    env.wait_for_job_run_within(job, std::time::Duration::from_secs(1800))
-        .await
-}
-
 #[tokio::test]
 async fn a_revoked_token_fails_the_run_at_once_with_a_clear_message() {
     let env = env_with_catalog(10, 1, 250).await;

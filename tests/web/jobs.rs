@@ -708,7 +708,7 @@ fn spawn_cartbridge(env: &InventoryEnv, args: &[&str], extra: &[(&str, &str)]) -
         .env("CARTBRIDGE_JOB_POLL_MS", "50")
         .env("CARTBRIDGE_JOB_RETRY_BASE_SECS", "0")
         .env("CARTBRIDGE_SCHEDULER_TICK_SECS", "1")
-        .env("RUST_LOG", "info")
+        .env("CARTBRIDGE_LOG", "info")
         .envs(extra.iter().copied())
         .args(args)
         .stdin(Stdio::null())

@@ -174,12 +174,7 @@ impl InventoryEnv {
     /// Waits (up to 60 s) until the run of job `job` has finished and the job with it (so
     /// that another run can be queued).
     pub async fn wait_for_job_run(&self, job: i64) -> RunRow {
-        self.wait_for_job_run_within(job, Duration::from_secs(60))
-            .await
-    }
-
-    /// Waits up to `limit` (a liveness bound) until the run of job `job` has finished.
-    pub async fn wait_for_job_run_within(&self, job: i64, limit: Duration) -> RunRow {
+        let limit = Duration::from_secs(60);
         let polls = limit.as_millis() / 50;
         for _ in 0..polls {
             let runs = cartbridge::db::runs::list_for_connection(
