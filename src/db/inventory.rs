@@ -6,7 +6,7 @@ mod staging;
 
 pub use staging::{
     FailedRecord, MergeCounts, MergePlan, StagedPage, StagedProduct, StagedVariant,
-    discard_staging, merge, stage_page,
+    discard_staging, merge, stage_page, unstaged_snapshot_ids,
 };
 
 use super::{Db, DbError, on_pool};

@@ -331,6 +331,66 @@ async fn a_full_run_removes_deleted_products_and_records_their_variants_as_remov
 }
 
 #[tokio::test]
+async fn a_product_deleted_mid_walk_does_not_make_the_one_shifted_past_a_page_look_deleted() {
+    let env = env_with_catalog(60, 2, 20).await;
+    assert_succeeded(&env.run(RunMode::Full).await);
+    // The second full run's page 2 is slow; while it waits, the first product (on page 1,
+    // already read) is deleted, so every later product moves up one place and the first
+    // product of page 2 is now last on page 1, which the walk has passed.
+    env.fake.inject_when(
+        Fault::Slow {
+            delay: std::time::Duration::from_millis(1500),
+            path_prefix: PRODUCTS.into(),
+            times: 1,
+        },
+        "page=2",
+    );
+    let owner = env.owner().await;
+    let job = inventory::run_now(&env.app.ctx, &owner, env.connection, RunMode::Full)
+        .await
+        .expect("run queued");
+    env.wait_for_run("past page 1", |r| !r.is_finished() && r.done >= 20)
+        .await;
+    assert!(env.fake.delete_product(STORE, FIRST_ID));
+    let run = env.wait_for_job_run(job).await;
+
+    // The run read the deleted product before it went, and found the shifted one by id:
+    // nothing is reported deleted that still exists.
+    assert_succeeded(&run);
+    assert_eq!(
+        (run.fetched, run.unchanged, run.deleted),
+        (60, 60, 0),
+        "{run:?}"
+    );
+    assert!(events(&env, &run).await.is_empty());
+    assert_eq!(
+        env.app.db.count_rows("inventory_products").await.unwrap(),
+        60
+    );
+    // The shifted product was asked for by id, once.
+    let by_id: Vec<_> = env
+        .product_requests()
+        .into_iter()
+        .filter(|r| r.query.contains("id%3Ain") || r.query.contains("id:in"))
+        .collect();
+    assert_eq!(by_id.len(), 1, "{by_id:?}");
+
+    // The next full run notices the deletion, and only it.
+    let next = env.run(RunMode::Full).await;
+    assert_succeeded(&next);
+    assert_eq!((next.unchanged, next.deleted), (59, 1), "{next:?}");
+    let removed: Vec<i64> = events(&env, &next)
+        .await
+        .into_iter()
+        .map(|e| {
+            assert_eq!(e.kind, "removed");
+            e.product_id
+        })
+        .collect();
+    assert_eq!(removed, vec![FIRST_ID, FIRST_ID]);
+}
+
+#[tokio::test]
 async fn a_rate_limited_page_is_waited_out_and_the_run_completes() {
     let env = env_with_catalog(600, 3, 100).await;
     env.fake.inject_when(

@@ -140,6 +140,26 @@ pub async fn stage_page(
     Ok(())
 }
 
+/// Snapshot products that run `run_id` has not staged, by id after `after`, at most
+/// `limit`: what a full run would delete, for it to ask BigCommerce about them first.
+pub async fn unstaged_snapshot_ids(
+    db: &Db,
+    tenant_id: i64,
+    connection_id: i64,
+    run_id: i64,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<i64>, DbError> {
+    let sql = "SELECT p.product_id FROM inventory_products p WHERE p.tenant_id = $1 \
+               AND p.connection_id = $2 AND p.product_id > $4 AND NOT EXISTS \
+               (SELECT 1 FROM inventory_staged_products sp WHERE sp.run_id = $3 \
+               AND sp.product_id = p.product_id) ORDER BY p.product_id LIMIT $5";
+    Ok(
+        on_pool!(db, p => sqlx::query_scalar::<_, i64>(sql).bind(tenant_id).bind(connection_id)
+        .bind(run_id).bind(after).bind(limit).fetch_all(p).await)?,
+    )
+}
+
 /// Deletes what run `run_id` staged (a failed run's leftovers).
 pub async fn discard_staging(db: &Db, tenant_id: i64, run_id: i64) -> Result<(), DbError> {
     let mine = "run_id = $2 AND EXISTS (SELECT 1 FROM runs r WHERE r.id = $2 AND r.tenant_id = $1)";
