@@ -420,5 +420,7 @@ async fn a_merchant_sets_up_get_inventory_runs_it_and_watches_it_finish_without_
     b.arrive(&app.url(&format!("{base}/products"))).await;
     assert_eq!(b.text("#products td.sku").await, "GEN-000001");
     assert!(b.text("#product-count").await.contains("of 600 products"));
+    let shot = b.screenshot("inventory-products").await;
+    println!("screenshot: {}", shot.display());
     b.close().await;
 }
