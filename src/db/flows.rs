@@ -32,19 +32,6 @@ pub async fn find(
         .bind(tenant_id).bind(connection_id).bind(flow).fetch_optional(p).await)?)
 }
 
-/// Every flow of one connection.
-pub async fn list_for_connection(
-    db: &Db,
-    tenant_id: i64,
-    connection_id: i64,
-) -> Result<Vec<FlowSettingsRow>, DbError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM flow_settings WHERE tenant_id = $1 AND connection_id = $2 ORDER BY flow"
-    );
-    Ok(on_pool!(db, p => sqlx::query_as::<_, FlowSettingsRow>(&sql)
-        .bind(tenant_id).bind(connection_id).fetch_all(p).await)?)
-}
-
 /// What is saved for a flow.
 pub struct FlowSettingsUpdate<'a> {
     pub enabled: bool,

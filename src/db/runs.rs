@@ -104,24 +104,6 @@ pub struct Progress {
     pub failed: i64,
 }
 
-/// Saves progress and the flow's checkpoint.
-pub async fn checkpoint(
-    db: &Db,
-    tenant_id: i64,
-    id: i64,
-    progress: &Progress,
-    cursor: &str,
-) -> Result<(), DbError> {
-    let sql = "UPDATE runs SET total = $1, done = $2, fetched = $3, created = $4, updated = $5, \
-               unchanged = $6, deleted = $7, skipped = $8, failed = $9, cursor = $10 \
-               WHERE tenant_id = $11 AND id = $12";
-    on_pool!(db, p => sqlx::query(sql).bind(progress.total).bind(progress.done).bind(progress.fetched)
-        .bind(progress.created).bind(progress.updated).bind(progress.unchanged).bind(progress.deleted)
-        .bind(progress.skipped).bind(progress.failed).bind(cursor).bind(tenant_id).bind(id)
-        .execute(p).await.map(|r| r.rows_affected()))?;
-    Ok(())
-}
-
 /// Ends a run: `succeeded` (error `None`), `failed`, or `retrying` (not finished: the job
 /// will try again and resume it).
 pub async fn finish(
@@ -200,21 +182,6 @@ pub struct RunItemRow {
     pub outcome: String,
     pub message: String,
     pub created_at: i64,
-}
-
-pub async fn add_item(
-    db: &Db,
-    tenant_id: i64,
-    run_id: i64,
-    external_id: &str,
-    outcome: &str,
-    message: &str,
-) -> Result<(), DbError> {
-    let sql = "INSERT INTO run_items (run_id, tenant_id, external_id, outcome, message, created_at) \
-               SELECT r.id, r.tenant_id, $3, $4, $5, $6 FROM runs r WHERE r.tenant_id = $1 AND r.id = $2";
-    on_pool!(db, p => sqlx::query(sql).bind(tenant_id).bind(run_id).bind(external_id).bind(outcome)
-        .bind(message).bind(now()).execute(p).await.map(|r| r.rows_affected()))?;
-    Ok(())
 }
 
 /// A run's items, oldest first, one page.
