@@ -1,7 +1,7 @@
 //! A ready world for flow tests: a fake BigCommerce with one store and a products token,
 //! an app pointed at it with fast job timings, a logged-in owner and a token connection.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use cartbridge::{
     accounts::members::Actor,
@@ -135,9 +135,6 @@ impl InventoryEnv {
     }
 }
 
-/// A snapshot row, as text, for byte-for-byte comparisons.
-type DumpRow = String;
-
 impl InventoryEnv {
     /// The owner who created the environment, as the services see them.
     pub async fn owner(&self) -> Actor {
@@ -207,84 +204,26 @@ impl InventoryEnv {
             .collect()
     }
 
-    /// Every row of the snapshot tables and the events, as text, in key order.
-    pub async fn dump_snapshot(&self) -> Vec<DumpRow> {
-        let products = "SELECT tenant_id, connection_id, product_id, sku, name, price, inventory_level, \
-            inventory_tracking, is_visible, date_modified, synced_at FROM inventory_products \
-            ORDER BY connection_id, product_id";
-        let variants = "SELECT tenant_id, connection_id, variant_id, product_id, sku, label, price, \
-            inventory_level, stock FROM inventory_variants ORDER BY connection_id, variant_id";
-        let events = "SELECT id, run_id, product_id, variant_id, sku, kind, old_stock, new_stock, \
-            created_at FROM inventory_events ORDER BY id";
-        type P = (
-            i64,
-            i64,
-            i64,
-            String,
-            String,
-            f64,
-            i64,
-            String,
-            bool,
-            i64,
-            i64,
-        );
-        type V = (
-            i64,
-            i64,
-            i64,
-            i64,
-            String,
-            String,
-            Option<f64>,
-            i64,
-            Option<i64>,
-        );
-        type E = (
-            i64,
-            Option<i64>,
-            i64,
-            i64,
-            String,
-            String,
-            Option<i64>,
-            Option<i64>,
-            i64,
-        );
-        let (p, v, e): (Vec<P>, Vec<V>, Vec<E>) = match &self.app.db {
-            Db::Sqlite(pool) => (
-                sqlx::query_as(products)
-                    .fetch_all(pool)
-                    .await
-                    .expect("products"),
-                sqlx::query_as(variants)
-                    .fetch_all(pool)
-                    .await
-                    .expect("variants"),
-                sqlx::query_as(events)
-                    .fetch_all(pool)
-                    .await
-                    .expect("events"),
-            ),
-            Db::Postgres(pool) => (
-                sqlx::query_as(products)
-                    .fetch_all(pool)
-                    .await
-                    .expect("products"),
-                sqlx::query_as(variants)
-                    .fetch_all(pool)
-                    .await
-                    .expect("variants"),
-                sqlx::query_as(events)
-                    .fetch_all(pool)
-                    .await
-                    .expect("events"),
-            ),
-        };
-        let p = p.into_iter().map(|r| format!("product {r:?}"));
-        let v = v.into_iter().map(|r| format!("variant {r:?}"));
-        let e = e.into_iter().map(|r| format!("event {r:?}"));
-        p.chain(v).chain(e).collect()
+    /// Every row of the snapshot tables and the events, as text.
+    pub async fn dump_snapshot(&self) -> BTreeMap<&'static str, Vec<String>> {
+        self.app
+            .snapshot_of(&[
+                (
+                    "inventory_products",
+                    "tenant_id, connection_id, product_id, sku, name, price, inventory_level, \
+                     inventory_tracking, is_visible, date_modified, synced_at",
+                ),
+                (
+                    "inventory_variants",
+                    "tenant_id, connection_id, variant_id, product_id, sku, label, price, \
+                     inventory_level, stock",
+                ),
+                (
+                    "inventory_events",
+                    "id, run_id, product_id, variant_id, sku, kind, old_stock, new_stock, created_at",
+                ),
+            ])
+            .await
     }
 
     /// One snapshot variant: (product id, sku, stock), if present.

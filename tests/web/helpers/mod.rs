@@ -225,8 +225,16 @@ impl TestApp {
     /// Every row of the account tables, as text: compare before and after to prove that a
     /// request changed nothing.
     pub async fn snapshot(&self) -> BTreeMap<&'static str, Vec<String>> {
+        self.snapshot_of(SNAPSHOT_TABLES).await
+    }
+
+    /// Every row of `tables` (name, columns), as text; `*_ct` columns compared as hex.
+    pub async fn snapshot_of(
+        &self,
+        tables: &[(&'static str, &str)],
+    ) -> BTreeMap<&'static str, Vec<String>> {
         let mut out = BTreeMap::new();
-        for (table, columns) in SNAPSHOT_TABLES {
+        for (table, columns) in tables {
             let postgres = matches!(self.db, Db::Postgres(_));
             let row = columns
                 .split(',')
