@@ -8,6 +8,8 @@ use crate::{
     config::{BcApp, JobSettings},
     db::Db,
     domain::Secret,
+    flows::Registry,
+    jobs::Handlers,
     mailer::Mailer,
     vault::Vault,
 };
@@ -27,6 +29,10 @@ pub struct AppContext {
     pub public_url: Url,
     /// How jobs are queued and run (attempts, leases, backoff).
     pub jobs: JobSettings,
+    /// The flows this build offers: the one list pages, Create & Test and jobs read.
+    pub flows: Registry,
+    /// What runs each kind of job (every flow's, and other kinds).
+    pub handlers: Handlers,
 }
 
 impl AppContext {

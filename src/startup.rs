@@ -25,6 +25,7 @@ use crate::{
     config::{JobSettings, Settings},
     context::AppContext,
     db::{self, Db},
+    flows::Registry,
     jobs,
     mailer::Mailer,
     vault::{MasterKey, Vault},
@@ -109,6 +110,17 @@ pub async fn build_context(
     db: Db,
     public_url: Url,
 ) -> anyhow::Result<AppContext> {
+    build_context_with(settings, master_key, db, public_url, Registry::standard()).await
+}
+
+/// [`build_context`] offering the flows of `flows` (tests add flows of their own).
+pub async fn build_context_with(
+    settings: &Settings,
+    master_key: MasterKey,
+    db: Db,
+    public_url: Url,
+    flows: Registry,
+) -> anyhow::Result<AppContext> {
     let vault = Vault::load(master_key, db.clone())
         .await
         .context("cannot open the vault")?;
@@ -144,11 +156,18 @@ pub async fn build_context(
         bc_app: settings.bc_app.clone(),
         public_url,
         jobs: settings.jobs.clone(),
+        handlers: flows.handlers(),
+        flows,
     })
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with(settings, Registry::standard()).await
+    }
+
+    /// [`Application::build`] offering the flows of `flows`.
+    pub async fn build_with(settings: Settings, flows: Registry) -> anyhow::Result<Self> {
         let master_key = load_master_key(&settings)?;
         // Ten for requests, plus one per job worker.
         let connections = 10 + u32::try_from(settings.jobs.workers).unwrap_or(64);
@@ -158,7 +177,8 @@ impl Application {
         let address = listener.local_addr()?;
         let public_url = public_url(&settings, address)?;
         let cookie_key = Key::from(&master_key.derive("session-cookie")[..]);
-        let context = web::Data::new(build_context(&settings, master_key, db, public_url).await?);
+        let context =
+            web::Data::new(build_context_with(&settings, master_key, db, public_url, flows).await?);
         let https = context.is_https();
         let ctx = context.clone();
         let mut server = HttpServer::new(move || {
@@ -230,6 +250,11 @@ impl Application {
 /// Runs job workers and the scheduler without the web server until SIGINT or SIGTERM,
 /// then releases the jobs in progress (`cartbridge worker`).
 pub async fn run_workers(settings: Settings) -> anyhow::Result<()> {
+    run_workers_with(settings, Registry::standard()).await
+}
+
+/// [`run_workers`] offering the flows of `flows`.
+pub async fn run_workers_with(settings: Settings, flows: Registry) -> anyhow::Result<()> {
     anyhow::ensure!(
         settings.jobs.workers > 0,
         "a worker process needs at least one worker (--workers or CARTBRIDGE_WORKERS)"
@@ -240,7 +265,9 @@ pub async fn run_workers(settings: Settings) -> anyhow::Result<()> {
         Some(url) => url.clone(),
         None => public_url(&settings, settings.listen)?,
     };
-    let context = std::sync::Arc::new(build_context(&settings, master_key, db, public_url).await?);
+    let context = std::sync::Arc::new(
+        build_context_with(&settings, master_key, db, public_url, flows).await?,
+    );
     let workers = jobs::start(context.clone(), &settings.jobs);
     tracing::info!(
         workers = settings.jobs.workers,

@@ -30,7 +30,8 @@ use cartbridge::{
     connections::store::{self, ConnectionInput},
     db,
     domain::{AuthType, ConnectionName, Role, Scopes, Secret, StoreHash},
-    flows::{RunMode, inventory},
+    flows::{self, FlowError, inventory::Inventory},
+    jobs::RunMode,
     startup,
 };
 use clap::{Parser, Subcommand};
@@ -198,9 +199,10 @@ async fn bench_inventory(
         scopes: Scopes::defaults(),
     };
     let connection = store::create(&ctx, &actor, &input).await?;
-    let mut flow = inventory::settings(&ctx, actor.tenant_id, connection).await?;
-    flow.page_size = page_size;
-    inventory::save_settings(&ctx, &actor, connection, &flow).await?;
+    let mut flow = flows::config(&ctx, actor.tenant_id, connection, &Inventory).await?;
+    flow.values
+        .insert("page_size".into(), serde_json::Value::from(page_size));
+    flows::save_config(&ctx, &actor, connection, &Inventory, &flow).await?;
     let jobs = cartbridge::jobs::start(ctx.clone(), &settings.jobs);
     let baseline = peak_memory_mib();
     println!("peak memory before the sync: {baseline:.1} MiB");
@@ -215,8 +217,8 @@ async fn bench_inventory(
         let started = Instant::now();
         // The previous job is marked done a moment after its run finished.
         let job = loop {
-            match inventory::run_now(&ctx, &actor, connection, mode).await {
-                Err(inventory::FlowError::AlreadyQueued) => {
+            match flows::run_now(&ctx, &actor, connection, &Inventory, mode).await {
+                Err(FlowError::AlreadyQueued) => {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
                 other => break other?,

@@ -207,35 +207,6 @@ pub struct TestReport {
     pub capabilities: Vec<Capability>,
 }
 
-/// The flows and the requests that prove each of their scopes.
-const FLOW_NEEDS: &[(&str, &[(&str, &str)])] = &[
-    (
-        "Get Inventory",
-        &[(
-            "/v3/catalog/products?limit=1",
-            "store_v2_products_read_only",
-        )],
-    ),
-    (
-        "Send Orders",
-        &[
-            ("/v2/orders?limit=1", "store_v2_orders"),
-            ("/v3/customers?limit=1", "store_v2_customers"),
-        ],
-    ),
-    (
-        "Get Shipments",
-        &[("/v2/orders?limit=1", "store_v2_orders_read_only")],
-    ),
-    (
-        "Placed-Order webhooks",
-        &[
-            ("/v3/hooks?limit=1", ""),
-            ("/v3/channels?limit=1", "store_channel_settings_read_only"),
-        ],
-    ),
-];
-
 /// Explains a failed store call to a merchant.
 pub fn explain(error: &BigCommerceError, hash: &str) -> String {
     match error {
@@ -346,12 +317,13 @@ async fn run_checks(ctx: &AppContext, row: &ConnectionRow, token: &Secret) -> Te
     let is_oauth = row.auth_type == AuthType::OAuth.as_str();
     let mut probed: Vec<(&str, Result<(), BigCommerceError>)> = Vec::new();
     let mut capabilities = Vec::new();
-    for (flow, needs) in FLOW_NEEDS {
+    for (label, probes) in ctx.flows.scope_needs() {
         let mut missing = Vec::new();
         let mut failure = None;
         // A GET proves read access only; a token's write access shows on its first write.
         let mut unproven_writes = Vec::new();
-        for (path, scope) in *needs {
+        for probe in probes {
+            let (path, scope) = (&probe.path, &probe.scope);
             let result = match probed.iter().find(|(p, _)| p == path) {
                 Some((_, r)) => r.clone(),
                 None => {
@@ -391,7 +363,7 @@ async fn run_checks(ctx: &AppContext, row: &ConnectionRow, token: &Secret) -> Te
             (true, "ready".to_owned())
         };
         capabilities.push(Capability {
-            flow: (*flow).to_owned(),
+            flow: label.to_owned(),
             ok,
             detail,
         });

@@ -3,13 +3,36 @@
 //! release) or dead. Every settling call only acts while the caller still holds the lease,
 //! so a worker that lost its job to a takeover cannot overwrite the new owner's state.
 //!
-//! Two partial unique indexes carry the invariants: `jobs_one_active_per_flow` (one queued or
-//! running job per connection and kind) and `jobs_one_running_per_store` (one running job
-//! per store hash, whose rate-limit budget is shared). Claiming is cross-tenant by nature;
-//! the staff page reads are too, and the one tenant-facing read takes the tenant first.
+//! A partial unique index carries the one invariant: `jobs_one_active_per_key` (a job key,
+//! such as a scheduled sync's `sync:<connection>` or an event's `po:<id>`, is queued or
+//! running at most once per kind). Jobs of one store run side by side; they share the
+//! store's rate-limit budget through `store_budgets`, not by waiting for each other.
+//! Claiming is cross-tenant by nature; the staff page reads are too, and the tenant-facing
+//! reads take the tenant first.
 
 use super::{BeginWrite, Db, DbError, now, on_pool};
-use crate::jobs::Job;
+
+/// A claimed job, as a handler sees it.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub connection_id: Option<i64>,
+    /// Which handler runs it (a flow's kind, or another job kind such as a delivery).
+    pub kind: String,
+    /// The handler's own JSON.
+    pub payload: String,
+    /// Attempts so far, this one included.
+    pub attempts: i32,
+    pub max_attempts: i32,
+}
+
+impl Job {
+    /// Whether a failure now would be final (the job would be marked dead).
+    pub fn is_last_attempt(&self) -> bool {
+        self.attempts >= self.max_attempts
+    }
+}
 
 /// A job to put on the queue.
 #[derive(Debug, Clone)]
@@ -17,7 +40,9 @@ pub struct NewJob<'a> {
     pub tenant_id: i64,
     pub connection_id: Option<i64>,
     pub kind: &'a str,
-    /// Jobs of one store never run at the same time.
+    /// Queued or running at most once per kind (`None`: never deduplicated).
+    pub key: Option<&'a str>,
+    /// The store whose budget the job draws from (shown to staff).
     pub store_hash: Option<&'a str>,
     /// The handler's JSON.
     pub payload: &'a str,
@@ -26,15 +51,16 @@ pub struct NewJob<'a> {
     pub max_attempts: i32,
 }
 
-/// Queues a job and returns its id, or `None` when a queued or running job of the same
-/// connection and kind already exists.
+/// Queues a job and returns its id, or `None` when a queued or running job of the same kind
+/// and key already exists.
 pub async fn enqueue(db: &Db, job: &NewJob<'_>) -> Result<Option<i64>, DbError> {
-    let sql = "INSERT INTO jobs (tenant_id, connection_id, kind, store_hash, payload, status, run_at, \
-               attempts, max_attempts, created_at, updated_at) \
-               VALUES ($1, $2, $3, $4, $5, 'queued', $6, 0, $7, $8, $8) RETURNING id";
+    let sql = "INSERT INTO jobs (tenant_id, connection_id, kind, job_key, store_hash, payload, \
+               status, run_at, attempts, max_attempts, created_at, updated_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, 0, $8, $9, $9) RETURNING id";
     let inserted = on_pool!(db, p => sqlx::query_scalar::<_, i64>(sql).bind(job.tenant_id)
-        .bind(job.connection_id).bind(job.kind).bind(job.store_hash).bind(job.payload)
-        .bind(job.run_at).bind(job.max_attempts).bind(now()).fetch_one(p).await);
+        .bind(job.connection_id).bind(job.kind).bind(job.key).bind(job.store_hash)
+        .bind(job.payload).bind(job.run_at).bind(job.max_attempts).bind(now())
+        .fetch_one(p).await);
     match inserted.map_err(DbError::from) {
         Ok(id) => Ok(Some(id)),
         Err(DbError::Conflict) => Ok(None),
@@ -69,21 +95,18 @@ impl From<ClaimedRow> for Job {
 }
 
 /// Claims the oldest due job: queued with `run_at` passed, or running under an expired lease
-/// (a takeover: its worker died). A job whose store already has another running job is
-/// skipped — even one with an expired lease, which is itself claimable and comes first.
-/// `$1` = worker id, `$2` = now, `$3` = lease end. `{lock}` is `FOR UPDATE SKIP LOCKED` on
+/// (a takeover: its worker died). Jobs of one store may run side by side: they share the
+/// store's budget instead. `$1` = worker id, `$2` = now, `$3` = lease end. `{lock}` is `FOR UPDATE SKIP LOCKED` on
 /// PostgreSQL, so concurrent claimers pass over each other's candidates instead of waiting.
 const CLAIM: &str = "UPDATE jobs SET status = 'running', locked_by = $1, locked_until = $3, \
     attempts = attempts + 1, updated_at = $2 \
     WHERE id = (SELECT j.id FROM jobs j \
         WHERE ((j.status = 'queued' AND j.run_at <= $2) OR (j.status = 'running' AND j.locked_until < $2)) \
-        AND (j.store_hash IS NULL OR NOT EXISTS (SELECT 1 FROM jobs r \
-            WHERE r.store_hash = j.store_hash AND r.status = 'running' AND r.id <> j.id)) \
         ORDER BY j.run_at, j.id LIMIT 1 {lock}) \
     RETURNING id, tenant_id, connection_id, kind, payload, attempts, max_attempts";
 
-/// How often a claim that collided with another process's claim of the same store is tried
-/// again before reporting "nothing claimable right now".
+/// How often a claim that collided with another process's claim is tried again before
+/// reporting "nothing claimable right now".
 const CLAIM_TRIES: usize = 3;
 
 /// Claims one due job for `worker_id` with a lease of `lease_secs`, or `None` if nothing is
@@ -91,8 +114,8 @@ const CLAIM_TRIES: usize = 3;
 pub async fn claim(db: &Db, worker_id: &str, lease_secs: i64) -> Result<Option<Job>, DbError> {
     for _ in 0..CLAIM_TRIES {
         match claim_once(db, worker_id, lease_secs).await {
-            // Another process claimed a job of the same store between our snapshot and our
-            // update (PostgreSQL); the next statement sees its claim and skips that store.
+            // Another process's claim collided with ours (PostgreSQL); the next statement
+            // sees its claim and passes over that job.
             Err(DbError::Conflict) => continue,
             other => return other,
         }
@@ -253,6 +276,7 @@ pub struct JobRow {
     pub tenant_id: i64,
     pub connection_id: Option<i64>,
     pub kind: String,
+    pub job_key: Option<String>,
     pub store_hash: Option<String>,
     pub payload: String,
     /// `queued`, `running`, `done` or `dead`.
@@ -273,7 +297,7 @@ pub async fn find_for_tenant(
     tenant_id: i64,
     job_id: i64,
 ) -> Result<Option<JobRow>, DbError> {
-    let sql = "SELECT id, tenant_id, connection_id, kind, store_hash, payload, status, run_at, \
+    let sql = "SELECT id, tenant_id, connection_id, kind, job_key, store_hash, payload, status, run_at, \
                attempts, max_attempts, locked_by, locked_until, last_error, created_at, updated_at \
                FROM jobs WHERE tenant_id = $1 AND id = $2";
     Ok(
@@ -282,19 +306,26 @@ pub async fn find_for_tenant(
     )
 }
 
-/// The queued-or-running job of one connection's flow, if any (at most one exists).
-pub async fn active_for_flow(
+/// The queued-or-running scheduled-sync job of one connection's flow, if any (its key makes
+/// it unique).
+pub async fn active_sync(
     db: &Db,
     tenant_id: i64,
     connection_id: i64,
     kind: &str,
 ) -> Result<Option<JobRow>, DbError> {
-    let sql = "SELECT id, tenant_id, connection_id, kind, store_hash, payload, status, run_at, \
+    let sql = "SELECT id, tenant_id, connection_id, kind, job_key, store_hash, payload, status, run_at, \
                attempts, max_attempts, locked_by, locked_until, last_error, created_at, updated_at \
                FROM jobs WHERE tenant_id = $1 AND connection_id = $2 AND kind = $3 \
-               AND status IN ('queued', 'running')";
+               AND job_key = $4 AND status IN ('queued', 'running')";
+    let key = sync_key(connection_id);
     Ok(
         on_pool!(db, p => sqlx::query_as::<_, JobRow>(sql).bind(tenant_id).bind(connection_id)
-        .bind(kind).fetch_optional(p).await)?,
+        .bind(kind).bind(&key).fetch_optional(p).await)?,
     )
+}
+
+/// The key of a connection's scheduled (or "Run now") sync: one is active at a time.
+pub fn sync_key(connection_id: i64) -> String {
+    format!("sync:{connection_id}")
 }

@@ -144,6 +144,22 @@ pub async fn list_for_connection(
     )
 }
 
+/// The newest run of one flow of a connection, if it ever ran.
+pub async fn latest_of_flow(
+    db: &Db,
+    tenant_id: i64,
+    connection_id: i64,
+    flow: &str,
+) -> Result<Option<RunRow>, DbError> {
+    let sql = format!(
+        "{SELECT} WHERE r.tenant_id = $1 AND r.connection_id = $2 AND r.flow = $3 ORDER BY r.id DESC LIMIT 1"
+    );
+    Ok(
+        on_pool!(db, p => sqlx::query_as::<_, RunRow>(&sql).bind(tenant_id).bind(connection_id)
+        .bind(flow).fetch_optional(p).await)?,
+    )
+}
+
 pub async fn count_for_connection(
     db: &Db,
     tenant_id: i64,

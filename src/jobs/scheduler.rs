@@ -10,7 +10,7 @@ use tokio::{sync::watch, time::MissedTickBehavior};
 use crate::{
     context::AppContext,
     db::{self, DbError, flows::DueFlow, jobs::NewJob},
-    flows::{FlowJob, RunMode, Trigger},
+    jobs::{RunMode, SyncRequest, Trigger},
 };
 
 /// Due flows handled per tick (the rest wait for the next one).
@@ -57,14 +57,16 @@ pub async fn tick(ctx: &AppContext) -> Result<usize, DbError> {
 
 /// Queues a scheduled run of `flow`; `false` if one is still queued or running.
 async fn enqueue(ctx: &AppContext, flow: &DueFlow, at: i64) -> Result<bool, DbError> {
-    let payload = super::flow_payload(&FlowJob {
+    let payload = super::to_payload(&SyncRequest {
         mode: RunMode::Auto,
         trigger: Trigger::Schedule,
     })?;
+    let key = db::jobs::sync_key(flow.connection_id);
     let job = NewJob {
         tenant_id: flow.tenant_id,
         connection_id: Some(flow.connection_id),
         kind: &flow.flow,
+        key: Some(&key),
         store_hash: Some(&flow.store_hash),
         payload: &payload,
         run_at: at,

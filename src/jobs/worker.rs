@@ -16,7 +16,7 @@ use tokio::{
 use tracing::Instrument;
 
 use super::{Job, JobFailure, WAKE, backoff, scheduler};
-use crate::{config::JobSettings, context::AppContext, db, flows};
+use crate::{config::JobSettings, context::AppContext, db};
 
 /// Stored errors are cut to this many characters.
 const MAX_ERROR_CHARS: usize = 1000;
@@ -139,7 +139,7 @@ impl Worker {
                 // Taken over after its worker died on the last attempt: do not start again.
                 let error = "The worker running the last attempt stopped before finishing.";
                 tracing::warn!("job out of attempts after a takeover; marked dead");
-                if let Err(e) = flows::abandon(&self.ctx, &job, error).await {
+                if let Err(e) = self.ctx.handlers.abandon(&self.ctx, &job, error).await {
                     tracing::warn!(error = %e, "could not end the job's run");
                 }
                 return self.settle(db::jobs::bury(&self.ctx.db, job.id, &self.id, error).await);
@@ -163,7 +163,7 @@ impl Worker {
         let ctx = self.ctx.clone();
         let owned = job.clone();
         let mut handler =
-            tokio::spawn(async move { flows::execute(&ctx, &owned).await }.in_current_span());
+            tokio::spawn(async move { ctx.handlers.execute(&ctx, &owned).await }.in_current_span());
         let period = (self.settings.lease / 3).max(Duration::from_millis(100));
         let mut ticker = tokio::time::interval_at(Instant::now() + period, period);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);

@@ -1,6 +1,9 @@
-//! A connection's flow pages: the Get Inventory settings form and "Run now", plus what the
-//! connection pages share (the sub-navigation, `?page=` parsing, the flows summary on the
-//! connection page). Who may change or run a flow is the flows service's decision, not ours.
+//! A connection's flow pages, one set for every flow of the registry: the settings form
+//! (rendered from the flow's declared fields), save, and "Run now", plus what the connection
+//! pages share (the sub-navigation, `?page=` parsing, the flows summary on the connection
+//! page). Who may change or run a flow is the flows service's decision, not ours.
+
+use std::{collections::HashMap, sync::Arc};
 
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
@@ -16,10 +19,8 @@ use crate::{
     context::AppContext,
     db,
     error::AppError,
-    flows::{
-        Flow, RunMode,
-        inventory::{self, FlowError, InventorySettings, InventorySettingsInput},
-    },
+    flows::{self, Field, FieldKind, Flow, FlowConfig, FlowError, FormValues, RunButton},
+    jobs::RunMode,
 };
 
 impl From<FlowError> for AppError {
@@ -33,14 +34,22 @@ impl From<FlowError> for AppError {
     }
 }
 
-/// The connection's name and sub-navigation (Connection · Get Inventory · Runs · Products),
+/// One tab of the connection's sub-navigation.
+pub struct NavTab {
+    pub id: &'static str,
+    pub label: &'static str,
+    pub href: String,
+}
+
+/// The connection's name and sub-navigation (Connection · each flow · Runs · Products),
 /// shown on every page about one connection (`templates/flows/subnav.html`).
 pub struct ConnectionNav {
     /// `/t/{tenant}/connections/{id}`.
     pub base: String,
     pub name: String,
-    /// Which tab is shown: `connection`, `inventory`, `runs` or `products`.
+    /// Which tab is shown: `connection`, a flow kind, `runs` or `products`.
     pub current: &'static str,
+    pub tabs: Vec<NavTab>,
 }
 
 impl ConnectionNav {
@@ -52,10 +61,34 @@ impl ConnectionNav {
         current: &'static str,
     ) -> Result<Self, AppError> {
         let c = store::load(ctx, tenant.id(), connection_id).await?;
+        let base = tenant.path(&format!("/connections/{}", c.id));
+        let mut tabs = vec![NavTab {
+            id: "connection",
+            label: "Connection",
+            href: base.clone(),
+        }];
+        tabs.extend(ctx.flows.all().map(|f| NavTab {
+            id: f.kind(),
+            label: f.label(),
+            href: format!("{base}/flows/{}", f.kind()),
+        }));
+        tabs.push(NavTab {
+            id: "runs",
+            label: "Runs",
+            href: format!("{base}/runs"),
+        });
+        if ctx.flows.find(flows::inventory::KIND).is_some() {
+            tabs.push(NavTab {
+                id: "products",
+                label: "Products",
+                href: format!("{base}/products"),
+            });
+        }
         Ok(Self {
-            base: tenant.path(&format!("/connections/{}", c.id)),
+            base,
             name: c.name,
             current,
+            tabs,
         })
     }
 
@@ -79,11 +112,18 @@ pub fn parse_page(raw: Option<&str>) -> Result<i64, AppError> {
     }
 }
 
-/// What the connection page shows about its flows.
-pub struct FlowsSummary {
-    pub inventory_enabled: bool,
-    /// Status label of the newest run, if any.
+/// One flow's line on the connection page.
+pub struct FlowLine {
+    pub kind: &'static str,
+    pub label: &'static str,
+    pub enabled: bool,
+    /// The newest run of this flow: id, status, status label.
     pub last_run: Option<(i64, String, String)>,
+}
+
+/// What the connection page shows about its flows: every registered flow.
+pub struct FlowsSummary {
+    pub lines: Vec<FlowLine>,
 }
 
 impl FlowsSummary {
@@ -92,82 +132,153 @@ impl FlowsSummary {
         tenant_id: i64,
         connection_id: i64,
     ) -> Result<Self, AppError> {
-        let settings =
-            db::flows::find(&ctx.db, tenant_id, connection_id, Flow::Inventory.as_str()).await?;
-        let runs = db::runs::list_for_connection(&ctx.db, tenant_id, connection_id, 1, 0).await?;
-        Ok(Self {
-            inventory_enabled: settings.is_some_and(|s| s.enabled),
-            last_run: runs
-                .first()
-                .map(|r| (r.id, r.status.clone(), super::runs::status_label(r))),
-        })
+        let mut lines = Vec::new();
+        for flow in ctx.flows.all() {
+            let settings = db::flows::find(&ctx.db, tenant_id, connection_id, flow.kind()).await?;
+            let last =
+                db::runs::latest_of_flow(&ctx.db, tenant_id, connection_id, flow.kind()).await?;
+            lines.push(FlowLine {
+                kind: flow.kind(),
+                label: flow.label(),
+                enabled: settings.is_some_and(|s| s.enabled),
+                last_run: last.map(|r| (r.id, r.status.clone(), super::runs::status_label(&r))),
+            });
+        }
+        Ok(Self { lines })
     }
+}
+
+/// One field of the settings form, ready to render.
+pub struct FieldView {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub help: &'static str,
+    /// `checkbox`, `number` or `choice`.
+    pub kind: &'static str,
+    /// The text to show (number), or the chosen value (choice).
+    pub value: String,
+    pub checked: bool,
+    pub options: &'static [(&'static str, &'static str)],
+}
+
+fn field_views(fields: &[Field], form: &FormValues) -> Vec<FieldView> {
+    fields
+        .iter()
+        .map(|f| {
+            let value = form.get(f.name).cloned().unwrap_or_default();
+            let (kind, options) = match f.kind {
+                FieldKind::Checkbox { .. } => ("checkbox", &[][..]),
+                FieldKind::Number { .. } => ("number", &[][..]),
+                FieldKind::Choice { options, .. } => ("choice", options),
+            };
+            FieldView {
+                name: f.name,
+                label: f.label,
+                help: f.help,
+                kind,
+                checked: form.contains_key(f.name),
+                value,
+                options,
+            }
+        })
+        .collect()
 }
 
 #[derive(Template)]
-#[template(path = "flows/inventory.html")]
+#[template(path = "flows/settings.html")]
 struct SettingsPage {
     layout: Layout,
     nav: ConnectionNav,
-    form: InventorySettingsInput,
+    kind: &'static str,
+    label: &'static str,
+    description: &'static str,
+    scheduled: bool,
+    enabled: bool,
+    interval_minutes: String,
+    fields: Vec<FieldView>,
     errors: FormErrors,
     can_manage: bool,
+    run_buttons: &'static [RunButton],
+    run_help: &'static str,
 }
 
-fn input_of(s: &InventorySettings) -> InventorySettingsInput {
-    let on = |b: bool| b.then(|| "on".to_owned());
-    InventorySettingsInput {
-        enabled: on(s.enabled),
-        interval_minutes: s.interval_minutes.to_string(),
-        page_size: s.page_size.to_string(),
-        skip_hidden: on(s.skip_hidden),
-        full_sync_hours: s.full_sync_hours.to_string(),
+impl SettingsPage {
+    fn mode(&self, button: &RunButton) -> &'static str {
+        match button.mode {
+            RunMode::Auto => "auto",
+            RunMode::Full => "full",
+        }
     }
+}
+
+/// The flow a path names, if the registry has it (any other is a 404).
+fn find_flow(ctx: &AppContext, kind: &str) -> Result<Arc<dyn Flow>, AppError> {
+    ctx.flows.find(kind).cloned().ok_or(AppError::NotFound)
 }
 
 fn settings_page(
     tenant: &CurrentTenant,
     nav: ConnectionNav,
-    form: InventorySettingsInput,
+    flow: &dyn Flow,
+    form: &FormValues,
     errors: FormErrors,
 ) -> SettingsPage {
     SettingsPage {
-        layout: tenant.layout(&format!("Get Inventory · {}", nav.name)),
+        layout: tenant.layout(&format!("{} · {}", flow.label(), nav.name)),
         nav,
-        form,
+        kind: flow.kind(),
+        label: flow.label(),
+        description: flow.description(),
+        scheduled: flow.schedule().is_some(),
+        enabled: form.contains_key("enabled"),
+        interval_minutes: form.get("interval_minutes").cloned().unwrap_or_default(),
+        fields: field_views(flow.fields(), form),
         errors,
         can_manage: tenant.actor.role.can_manage_members(),
+        run_buttons: flow.run_buttons(),
+        run_help: flow.run_help(),
     }
 }
 
-pub async fn inventory_settings(
+pub async fn flow_settings(
     tenant: CurrentTenant,
-    path: web::Path<(i64, i64)>,
+    path: web::Path<(i64, i64, String)>,
     ctx: web::Data<AppContext>,
 ) -> Result<HttpResponse, AppError> {
-    let nav = ConnectionNav::load(&tenant, &ctx, path.1, "inventory").await?;
-    let settings = inventory::settings(&ctx, tenant.id(), path.1).await?;
-    let page = settings_page(&tenant, nav, input_of(&settings), FormErrors::default());
+    let (_, connection_id, kind) = path.into_inner();
+    let flow = find_flow(&ctx, &kind)?;
+    let nav = ConnectionNav::load(&tenant, &ctx, connection_id, flow.kind()).await?;
+    let config = flows::config(&ctx, tenant.id(), connection_id, flow.as_ref()).await?;
+    let page = settings_page(
+        &tenant,
+        nav,
+        flow.as_ref(),
+        &config.to_form(),
+        FormErrors::default(),
+    );
     render(&page)
 }
 
-pub async fn save_inventory_settings(
+pub async fn save_flow_settings(
     tenant: CurrentTenant,
-    path: web::Path<(i64, i64)>,
-    form: web::Form<InventorySettingsInput>,
+    path: web::Path<(i64, i64, String)>,
+    form: web::Form<HashMap<String, String>>,
     ctx: web::Data<AppContext>,
 ) -> Result<HttpResponse, AppError> {
-    let nav = ConnectionNav::load(&tenant, &ctx, path.1, "inventory").await?;
-    let form = form.into_inner();
-    match InventorySettings::parse(&form) {
-        Ok(settings) => {
-            inventory::save_settings(&ctx, &tenant.actor, path.1, &settings).await?;
+    let (_, connection_id, kind) = path.into_inner();
+    let flow = find_flow(&ctx, &kind)?;
+    let nav = ConnectionNav::load(&tenant, &ctx, connection_id, flow.kind()).await?;
+    let mut form = form.into_inner();
+    form.remove("csrf_token");
+    match FlowConfig::parse_form(flow.schedule(), flow.fields(), &form) {
+        Ok(config) => {
+            flows::save_config(&ctx, &tenant.actor, connection_id, flow.as_ref(), &config).await?;
             flash(
                 &tenant.viewer.session,
                 "success",
-                "Get Inventory settings saved.",
+                format!("{} settings saved.", flow.label()),
             );
-            Ok(see_other(&format!("{}/flows/inventory", nav.base)))
+            Ok(see_other(&format!("{}/flows/{}", nav.base, flow.kind())))
         }
         Err(problems) => {
             let mut errors = FormErrors::default();
@@ -175,7 +286,7 @@ pub async fn save_inventory_settings(
                 errors.add(field, message);
             }
             errors.general = Some("Nothing was saved: correct the fields below.".into());
-            let page = settings_page(&tenant, nav, form, errors);
+            let page = settings_page(&tenant, nav, flow.as_ref(), &form, errors);
             render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
     }
@@ -187,20 +298,22 @@ pub struct RunForm {
     mode: String,
 }
 
-pub async fn run_inventory(
+pub async fn run_flow(
     tenant: CurrentTenant,
-    path: web::Path<(i64, i64)>,
+    path: web::Path<(i64, i64, String)>,
     form: web::Form<RunForm>,
     ctx: web::Data<AppContext>,
 ) -> Result<HttpResponse, AppError> {
-    let nav = ConnectionNav::load(&tenant, &ctx, path.1, "inventory").await?;
+    let (_, connection_id, kind) = path.into_inner();
+    let flow = find_flow(&ctx, &kind)?;
+    let nav = ConnectionNav::load(&tenant, &ctx, connection_id, flow.kind()).await?;
     let mode = match form.mode.as_str() {
         "" | "auto" => RunMode::Auto,
         "full" => RunMode::Full,
         _ => return Err(AppError::BadRequest("Choose “auto” or “full”.".into())),
     };
     let session = &tenant.viewer.session;
-    match inventory::run_now(&ctx, &tenant.actor, path.1, mode).await {
+    match flows::run_now(&ctx, &tenant.actor, connection_id, flow.as_ref(), mode).await {
         Ok(_job) => flash(session, "success", "Run queued."),
         Err(e @ FlowError::AlreadyQueued) => flash(session, "info", e.to_string()),
         Err(e) => return Err(e.into()),

@@ -15,17 +15,14 @@ use crate::{
     context::AppContext,
     db::{
         self,
-        inventory::EventRow,
         jobs::JobRow,
         runs::{RunItemRow, RunRow},
     },
     error::AppError,
-    flows::Flow,
 };
 
 const RUNS_PER_PAGE: i64 = 25;
 const ITEMS_PER_PAGE: i64 = 50;
-const EVENTS_SHOWN: i64 = 100;
 
 /// The status as people read it: a run whose job was given up says so.
 pub fn status_label(run: &RunRow) -> String {
@@ -51,6 +48,8 @@ fn duration(secs: i64) -> String {
 /// A run as the pages show it.
 pub struct RunView {
     pub id: i64,
+    /// The flow's kind (its label once a page has named it).
+    pub flow: String,
     pub started_at: i64,
     pub finished_at: Option<i64>,
     pub trigger: String,
@@ -85,6 +84,7 @@ impl From<RunRow> for RunView {
                 .map(|f| duration(f - r.started_at))
                 .unwrap_or_else(|| "—".into()),
             id: r.id,
+            flow: r.flow,
             started_at: r.started_at,
             finished_at: r.finished_at,
             trigger: r.triggered_by,
@@ -133,8 +133,8 @@ struct IndexPage {
     runs: Vec<RunView>,
     /// The newest unfinished run on this page, whose row the browser keeps up to date.
     live_run: Option<i64>,
-    /// A job queued for this flow that no worker has started yet.
-    waiting: Option<JobRow>,
+    /// Syncs queued for this connection that no worker has started yet, with their flow.
+    waiting: Vec<(String, JobRow)>,
     now: i64,
     page: i64,
     prev: Option<String>,
@@ -159,11 +159,22 @@ pub async fn list_runs(
     let rows =
         db::runs::list_for_connection(&ctx.db, tenant.id(), path.1, RUNS_PER_PAGE, offset).await?;
     let count = db::runs::count_for_connection(&ctx.db, tenant.id(), path.1).await?;
-    let runs: Vec<RunView> = rows.into_iter().map(RunView::from).collect();
+    let runs: Vec<RunView> = rows
+        .into_iter()
+        .map(|row| {
+            let mut view = RunView::from(row);
+            view.flow = ctx.flows.label_of(&view.flow);
+            view
+        })
+        .collect();
     // Queued, not yet started by a worker (a running job shows as its live run).
-    let waiting = db::jobs::active_for_flow(&ctx.db, tenant.id(), path.1, Flow::Inventory.as_str())
-        .await?
-        .filter(|job| job.status == "queued");
+    let mut waiting = Vec::new();
+    for flow in ctx.flows.all() {
+        let job = db::jobs::active_sync(&ctx.db, tenant.id(), path.1, flow.kind()).await?;
+        if let Some(job) = job.filter(|job| job.status == "queued") {
+            waiting.push((flow.label().to_owned(), job));
+        }
+    }
     let href = |p: i64| format!("{}/runs?page={p}", nav.base);
     render(&IndexPage {
         layout: tenant.layout(&format!("Runs · {}", nav.name)),
@@ -201,14 +212,8 @@ struct ShowPage {
     items: Vec<RunItemRow>,
     items_prev: Option<String>,
     items_next: Option<String>,
-    events: Vec<EventRow>,
-    event_count: i64,
-}
-
-impl ShowPage {
-    fn stock(&self, s: &Option<i64>) -> String {
-        s.map(|v| v.to_string()).unwrap_or_else(|| "—".into())
-    }
+    /// The flow's own section (its template's HTML).
+    flow_detail: Option<String>,
 }
 
 pub async fn show_run(
@@ -227,13 +232,13 @@ pub async fn show_run(
         db::runs::items(&ctx.db, tenant.id(), run.id, ITEMS_PER_PAGE + 1, offset).await?;
     let more = items.len() as i64 > ITEMS_PER_PAGE;
     items.truncate(ITEMS_PER_PAGE as usize);
-    let events =
-        db::inventory::events_of_run(&ctx.db, tenant.id(), run.id, EVENTS_SHOWN, 0).await?;
-    let event_count = db::inventory::count_events_of_run(&ctx.db, tenant.id(), run.id).await?;
+    let flow = ctx.flows.find(&run.flow);
+    let flow_detail = match flow {
+        Some(flow) => flow.run_detail(&ctx, &run).await?,
+        None => None,
+    };
     let href = |p: i64| format!("{}/runs/{}?page={p}#run-items", nav.base, run.id);
-    let flow_label = crate::flows::Flow::parse(&run.flow)
-        .map(|f| f.label().to_owned())
-        .unwrap_or_else(|| run.flow.clone());
+    let flow_label = ctx.flows.label_of(&run.flow);
     render(&ShowPage {
         layout: tenant.layout(&format!("Run {} · {}", run.id, nav.name)),
         items_prev: (page > 1).then(|| href(page - 1)),
@@ -242,8 +247,7 @@ pub async fn show_run(
         run: run.into(),
         nav,
         items,
-        events,
-        event_count,
+        flow_detail,
     })
 }
 

@@ -5,11 +5,11 @@ use cartbridge::{
     accounts::members::Actor,
     db::{self, runs::RunRow},
     domain::Role,
-    flows::{
-        RunMode,
-        inventory::{self, FlowError, InventorySettings},
-    },
+    flows::FlowError,
+    jobs::{RunMode, SyncRequest, Trigger},
 };
+
+use crate::helpers::inventory::flow::{self as inventory, InventorySettings};
 
 use crate::helpers::fake_bigcommerce::Fault;
 use crate::helpers::inventory::{InventoryEnv, STORE, inventory_env};
@@ -652,15 +652,15 @@ async fn a_job_for_a_connection_without_a_token_records_a_failed_run() {
         Err(FlowError::NotAllowed(_))
     ));
     // A scheduled job finds the token gone when it runs.
-    let job = cartbridge::jobs::enqueue_flow(
+    let job = cartbridge::jobs::enqueue_sync(
         &env.app.ctx,
         env.tenant,
         env.connection,
         STORE,
-        cartbridge::flows::Flow::Inventory,
-        &cartbridge::flows::FlowJob {
+        "inventory",
+        SyncRequest {
             mode: RunMode::Auto,
-            trigger: cartbridge::flows::Trigger::Schedule,
+            trigger: Trigger::Schedule,
         },
     )
     .await

@@ -69,6 +69,7 @@ async fn another_tenants_routes_are_404_and_change_nothing() {
             ("connection_id", connection_id.to_string()),
             ("oauth_client_id", oauth_client_id.to_string()),
             ("run_id", run_id.to_string()),
+            ("flow", "inventory".to_owned()),
         ],
     )
     .await;

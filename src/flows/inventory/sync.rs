@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::decode::decode_page;
-use super::{InventorySettings, stored};
+use super::{InventorySettings, KIND, stored};
 use crate::{
     bigcommerce::{BigCommerceError, Paginator, StoreClient},
     connections::store::{ConnectionError, access_token},
@@ -19,8 +19,7 @@ use crate::{
         runs::{NewRun, Progress, RunRow},
     },
     domain::{Secret, StoreHash, connection::permission_of},
-    flows::{Flow, FlowJob, RunMode},
-    jobs::{Job, JobFailure},
+    jobs::{Job, JobFailure, RunMode, SyncRequest},
 };
 
 const PRODUCTS: &str = "/v3/catalog/products";
@@ -85,7 +84,7 @@ fn retry_db(e: DbError) -> JobFailure {
 
 #[tracing::instrument(skip_all, fields(tenant = job.tenant_id, job = job.id))]
 pub(super) async fn execute(ctx: &AppContext, job: &Job) -> Result<(), JobFailure> {
-    let request: FlowJob = serde_json::from_str(&job.payload)
+    let request: SyncRequest = serde_json::from_str(&job.payload)
         .map_err(|e| JobFailure::Fail(format!("This job's request could not be read ({e}).")))?;
     let tenant_id = job.tenant_id;
     let connection_id = job
@@ -95,7 +94,7 @@ pub(super) async fn execute(ctx: &AppContext, job: &Job) -> Result<(), JobFailur
         .await
         .map_err(retry_db)?
         .ok_or_else(|| JobFailure::Fail("The connection no longer exists.".into()))?;
-    let (settings, _) = stored(ctx, tenant_id, connection_id)
+    let settings = stored(ctx, tenant_id, connection_id)
         .await
         .map_err(retry_db)?;
     let mut run = open_run(ctx, job, connection_id, request, &settings)
@@ -150,7 +149,7 @@ async fn open_run(
     ctx: &AppContext,
     job: &Job,
     connection_id: i64,
-    request: FlowJob,
+    request: SyncRequest,
     settings: &InventorySettings,
 ) -> Result<Run, DbError> {
     let tenant_id = job.tenant_id;
@@ -164,7 +163,7 @@ async fn open_run(
     };
     let new = NewRun {
         connection_id,
-        flow: Flow::Inventory.as_str(),
+        flow: KIND,
         job_id: job.id,
         triggered_by: request.trigger.as_str(),
         mode: if since.is_some() {
@@ -216,7 +215,7 @@ async fn incremental_since(
     connection_id: i64,
     settings: &InventorySettings,
 ) -> Result<Option<i64>, DbError> {
-    let flow = Flow::Inventory.as_str();
+    let flow = KIND;
     let last_full =
         db::runs::last_succeeded(&ctx.db, tenant_id, connection_id, flow, Some("full")).await?;
     let full_due_before = db::now() - i64::from(settings.full_sync_hours) * 3600;
@@ -282,15 +281,9 @@ async fn sync(
     if run.full {
         recheck_missing(ctx, tenant_id, connection_id, run, skip_hidden, client).await?;
     }
-    let first_success = db::runs::last_succeeded(
-        &ctx.db,
-        tenant_id,
-        connection_id,
-        Flow::Inventory.as_str(),
-        None,
-    )
-    .await?
-    .is_none();
+    let first_success = db::runs::last_succeeded(&ctx.db, tenant_id, connection_id, KIND, None)
+        .await?
+        .is_none();
     let plan = MergePlan {
         full: run.full,
         skip_hidden,

@@ -2,54 +2,56 @@ use serde_json::json;
 
 use super::decode::decode_page;
 use super::sync::Cursor;
-use super::{InventorySettings, InventorySettingsInput, next_run_at};
+use super::{FIELDS, Inventory, InventorySettings};
 use crate::db::flows::FlowSettingsRow;
+use crate::flows::{Flow, FlowConfig, next_run_at};
 
-fn input(interval: &str, page: &str, hours: &str) -> InventorySettingsInput {
-    InventorySettingsInput {
-        enabled: Some("on".into()),
-        interval_minutes: interval.into(),
-        page_size: page.into(),
-        skip_hidden: None,
-        full_sync_hours: hours.into(),
-    }
+fn form(pairs: &[(&str, &str)]) -> crate::flows::FormValues {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 #[test]
-fn a_valid_form_parses_with_checkboxes_present_meaning_true() {
-    let mut form = input(" 15 ", "100", "48");
-    form.skip_hidden = Some(String::new());
+fn the_settings_form_decodes_into_the_typed_settings() {
+    let config = FlowConfig::parse_form(
+        Inventory.schedule(),
+        FIELDS,
+        &form(&[
+            ("enabled", "on"),
+            ("interval_minutes", "15"),
+            ("page_size", "100"),
+            ("skip_hidden", ""),
+            ("full_sync_hours", "48"),
+        ]),
+    )
+    .expect("valid");
+    assert_eq!(config.interval_minutes, Some(15));
     assert_eq!(
-        InventorySettings::parse(&form),
-        Ok(InventorySettings {
-            enabled: true,
-            interval_minutes: 15,
+        config.decode::<InventorySettings>().expect("decodes"),
+        InventorySettings {
             page_size: 100,
             skip_hidden: true,
             full_sync_hours: 48,
-        })
+        }
     );
-    let mut off = input("5", "1", "1");
-    off.enabled = None;
-    let parsed = InventorySettings::parse(&off).expect("bounds are accepted");
-    assert!(!parsed.enabled && !parsed.skip_hidden);
-    assert!(InventorySettings::parse(&input("10080", "250", "720")).is_ok());
-}
-
-#[test]
-fn each_out_of_range_field_gets_its_own_message() {
-    let errors = InventorySettings::parse(&input("4", "251", "721")).expect_err("all invalid");
+    let errors = FlowConfig::parse_form(
+        Inventory.schedule(),
+        FIELDS,
+        &form(&[
+            ("interval_minutes", "4"),
+            ("page_size", "251"),
+            ("full_sync_hours", "721"),
+        ]),
+    )
+    .expect_err("all invalid");
     let fields: Vec<&str> = errors.iter().map(|(f, _)| *f).collect();
     assert_eq!(fields, ["interval_minutes", "page_size", "full_sync_hours"]);
     assert_eq!(
         errors[1].1,
         "Page size must be a whole number from 1 to 250."
     );
-    for bad in ["", "abc", "0", "-1", "2.5", "10081"] {
-        let errors = InventorySettings::parse(&input(bad, "50", "24")).expect_err(bad);
-        assert_eq!(errors.len(), 1, "{bad:?}");
-        assert_eq!(errors[0].0, "interval_minutes");
-    }
 }
 
 fn row(enabled: bool, next_run_at: Option<i64>) -> FlowSettingsRow {
@@ -68,10 +70,8 @@ fn row(enabled: bool, next_run_at: Option<i64>) -> FlowSettingsRow {
 #[test]
 fn enabling_schedules_now_disabling_unschedules_and_a_shorter_interval_pulls_in() {
     let at = 1_000_000;
-    let mut s = InventorySettings {
-        enabled: true,
-        ..InventorySettings::default()
-    };
+    let mut s = FlowConfig::defaults(Inventory.schedule(), FIELDS);
+    s.enabled = true;
     assert_eq!(next_run_at(&s, None, at), Some(at));
     assert_eq!(next_run_at(&s, Some(&row(false, None)), at), Some(at));
     // Still enabled: the next run stays, unless the new interval makes it come sooner.
@@ -79,7 +79,7 @@ fn enabling_schedules_now_disabling_unschedules_and_a_shorter_interval_pulls_in(
         next_run_at(&s, Some(&row(true, Some(at + 600))), at),
         Some(at + 600)
     );
-    s.interval_minutes = 5;
+    s.interval_minutes = Some(5);
     assert_eq!(
         next_run_at(&s, Some(&row(true, Some(at + 3000))), at),
         Some(at + 300)

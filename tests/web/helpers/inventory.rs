@@ -8,11 +8,11 @@ use cartbridge::{
     config::Settings,
     db::{Db, runs::RunRow},
     domain::Role,
-    flows::{
-        RunMode,
-        inventory::{self, InventorySettings},
-    },
+    jobs::RunMode,
 };
+
+use self::flow as inventory;
+use self::flow::InventorySettings;
 
 use super::fake_bigcommerce::{FakeBigCommerce, FakeStore, RecordedRequest};
 use super::{Client, TestApp, never_shown, spawn_app_with};
@@ -244,4 +244,89 @@ impl InventoryEnv {
 /// Whether the run's job is done or dead (or gone), not still queued or running.
 fn job_is_over(run: &RunRow) -> bool {
     !matches!(run.job_status.as_deref(), Some("queued" | "running"))
+}
+
+/// Get Inventory's settings as its form holds them, and the flow services called with
+/// them: the generic flow services (`cartbridge::flows`) with Get Inventory's fields.
+pub mod flow {
+    use cartbridge::{
+        accounts::members::Actor,
+        context::AppContext,
+        flows::{self, FlowConfig, FlowError, inventory::Inventory},
+        jobs::RunMode,
+    };
+    use serde_json::Value;
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct InventorySettings {
+        pub enabled: bool,
+        pub interval_minutes: u32,
+        pub page_size: u32,
+        pub skip_hidden: bool,
+        pub full_sync_hours: u32,
+    }
+
+    impl Default for InventorySettings {
+        fn default() -> Self {
+            Self {
+                enabled: false,
+                interval_minutes: 60,
+                page_size: 250,
+                skip_hidden: false,
+                full_sync_hours: 24,
+            }
+        }
+    }
+
+    impl InventorySettings {
+        pub fn config(&self) -> FlowConfig {
+            FlowConfig {
+                enabled: self.enabled,
+                interval_minutes: Some(self.interval_minutes),
+                values: flows::values(&[
+                    ("page_size", Value::from(self.page_size)),
+                    ("skip_hidden", Value::from(self.skip_hidden)),
+                    ("full_sync_hours", Value::from(self.full_sync_hours)),
+                ]),
+            }
+        }
+
+        fn of(config: &FlowConfig) -> Self {
+            let number = |k: &str| config.values[k].as_u64().expect("a number") as u32;
+            Self {
+                enabled: config.enabled,
+                interval_minutes: config.interval_minutes.expect("scheduled"),
+                page_size: number("page_size"),
+                skip_hidden: config.values["skip_hidden"].as_bool().expect("a bool"),
+                full_sync_hours: number("full_sync_hours"),
+            }
+        }
+    }
+
+    pub async fn settings(
+        ctx: &AppContext,
+        tenant_id: i64,
+        connection_id: i64,
+    ) -> Result<InventorySettings, FlowError> {
+        let config = flows::config(ctx, tenant_id, connection_id, &Inventory).await?;
+        Ok(InventorySettings::of(&config))
+    }
+
+    pub async fn save_settings(
+        ctx: &AppContext,
+        actor: &Actor,
+        connection_id: i64,
+        settings: &InventorySettings,
+    ) -> Result<(), FlowError> {
+        flows::save_config(ctx, actor, connection_id, &Inventory, &settings.config()).await
+    }
+
+    pub async fn run_now(
+        ctx: &AppContext,
+        actor: &Actor,
+        connection_id: i64,
+        mode: RunMode,
+    ) -> Result<i64, FlowError> {
+        flows::run_now(ctx, actor, connection_id, &Inventory, mode).await
+    }
 }
