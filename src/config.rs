@@ -24,6 +24,7 @@ pub const VARIABLES: &[&str] = &[
     "CARTBRIDGE_BC_APP_CLIENT_ID",
     "CARTBRIDGE_BC_APP_CLIENT_SECRET",
     "CARTBRIDGE_BIGCOMMERCE_RETRY_BASE_MS",
+    "CARTBRIDGE_BIGCOMMERCE_MAX_INFLIGHT",
     "CARTBRIDGE_WORKERS",
     "CARTBRIDGE_JOB_LEASE_SECS",
     "CARTBRIDGE_JOB_POLL_MS",
@@ -69,6 +70,10 @@ pub struct Settings {
     /// `CARTBRIDGE_BIGCOMMERCE_RETRY_BASE_MS`, default 1000: the first pause before retrying
     /// a BigCommerce request that failed with a 5xx or a timeout (doubling each time).
     pub bigcommerce_retry_base: Duration,
+    /// `CARTBRIDGE_BIGCOMMERCE_MAX_INFLIGHT`, default 8 (1 to 64): requests this process
+    /// keeps in flight to one store at most (a sync fetches that many pages at once, if the
+    /// store's rate-limit budget allows).
+    pub bigcommerce_max_in_flight: usize,
     /// How jobs run in this process.
     pub jobs: JobSettings,
 }
@@ -302,6 +307,13 @@ impl Settings {
                 "milliseconds",
                 1000,
             )?),
+            bigcommerce_max_in_flight: number_in(
+                "CARTBRIDGE_BIGCOMMERCE_MAX_INFLIGHT",
+                get("CARTBRIDGE_BIGCOMMERCE_MAX_INFLIGHT"),
+                1..=64,
+                "requests",
+                8,
+            )? as usize,
             jobs: JobSettings {
                 workers: number_in(
                     "CARTBRIDGE_WORKERS",

@@ -4,7 +4,7 @@
 //! with the job workers alongside (unless `CARTBRIDGE_WORKERS` is 0); `run_workers` runs
 //! only the workers (`cartbridge worker`). Either way, stopping hands in-flight jobs back.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use actix_session::{
     SessionMiddleware,
@@ -24,7 +24,7 @@ use crate::{
     bigcommerce::{BigCommerce, RetryPolicy},
     config::{JobSettings, Settings},
     context::AppContext,
-    db::{self, Db},
+    db::{self, Db, budgets::DbBudget},
     flows::Registry,
     jobs,
     mailer::Mailer,
@@ -146,7 +146,14 @@ pub async fn build_context_with(
     .with_retry_policy(RetryPolicy {
         base_delay: settings.bigcommerce_retry_base,
         ..RetryPolicy::default()
-    });
+    })
+    .with_max_in_flight(settings.bigcommerce_max_in_flight);
+    // Processes sharing a PostgreSQL share each store's budget through it; a SQLite database
+    // serves one process, whose in-process budget is already shared by all its jobs.
+    let bigcommerce = match &db {
+        Db::Postgres(_) => bigcommerce.with_shared_budget(Arc::new(DbBudget::new(db.clone()))),
+        Db::Sqlite(_) => bigcommerce,
+    };
     Ok(AppContext {
         db,
         mailer,

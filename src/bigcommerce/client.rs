@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::error::classify;
-use super::limiter::{RateHeaders, RateLimitState, StoreLimiter};
+use super::limiter::{RateHeaders, RateLimitState, SharedBudget, StoreLimiter};
 use super::retry::{Attempts, Next, RetryPolicy};
 use super::{BigCommerceError, models};
 use crate::domain::{Secret, StoreHash};
@@ -30,6 +30,10 @@ pub struct BigCommerce {
     retry: RetryPolicy,
     limiters: Arc<Mutex<HashMap<String, Arc<StoreLimiter>>>>,
     requests_sent: Arc<AtomicU64>,
+    /// Requests in flight to one store at most.
+    max_in_flight: usize,
+    /// The per-store budget shared with other processes, if they share one.
+    shared: Option<Arc<dyn SharedBudget>>,
 }
 
 impl BigCommerce {
@@ -50,7 +54,27 @@ impl BigCommerce {
             retry: RetryPolicy::default(),
             limiters: Arc::default(),
             requests_sent: Arc::default(),
+            max_in_flight: 8,
+            shared: None,
         })
+    }
+
+    /// The same client keeping at most `n` requests in flight to one store.
+    pub fn with_max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = n.max(1);
+        self
+    }
+
+    /// The same client drawing every store's requests from `budget` too, which other
+    /// processes share (set before the first request).
+    pub fn with_shared_budget(mut self, budget: Arc<dyn SharedBudget>) -> Self {
+        self.shared = Some(budget);
+        self
+    }
+
+    /// Requests kept in flight to one store at most (how many pages a walk fetches at once).
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight
     }
 
     /// The same client with another retry policy (tests use short delays).
@@ -90,7 +114,14 @@ impl BigCommerce {
         let mut limiters = self.limiters.lock().unwrap_or_else(PoisonError::into_inner);
         limiters
             .entry(hash.as_str().to_owned())
-            .or_default()
+            .or_insert_with(|| {
+                let shared = self
+                    .shared
+                    .clone()
+                    .map(|budget| (hash.as_str().to_owned(), budget));
+                let cap = u64::try_from(self.max_in_flight).unwrap_or(u64::MAX);
+                Arc::new(StoreLimiter::new(cap, shared))
+            })
             .clone()
     }
 }

@@ -13,8 +13,19 @@
 //! store that never reported its budget is not paced. The quota is also shared with other
 //! apps on the store, so this cannot rule out a 429; the retry loop in `client.rs` handles
 //! those. This module never sends requests itself.
+//!
+//! **In flight:** a request also waits while this process already has `max_in_flight`
+//! requests out to the store (`CARTBRIDGE_BIGCOMMERCE_MAX_INFLIGHT`).
+//!
+//! **Across processes:** processes sharing one PostgreSQL share one budget per store
+//! through a [`SharedBudget`] (the `store_budgets` table): every request takes one unit of
+//! the store's window from it before it is sent, and every response's headers correct it.
+//! On SQLite, which serves one process, the in-process budget is already everything.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
@@ -24,6 +35,7 @@ use tokio::time::Instant;
 const LEFT: &str = "x-rate-limit-requests-left";
 const QUOTA: &str = "x-rate-limit-requests-quota";
 const RESET_MS: &str = "x-rate-limit-time-reset-ms";
+const WINDOW_MS: &str = "x-rate-limit-time-window-ms";
 
 /// The rate-limit headers of one response; a missing or unreadable header is `None`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -31,6 +43,7 @@ pub(crate) struct RateHeaders {
     pub left: Option<u64>,
     pub quota: Option<u64>,
     pub reset_ms: Option<u64>,
+    pub window_ms: Option<u64>,
 }
 
 impl RateHeaders {
@@ -46,8 +59,44 @@ impl RateHeaders {
             left: number(LEFT),
             quota: number(QUOTA),
             reset_ms: number(RESET_MS),
+            window_ms: number(WINDOW_MS),
         }
     }
+
+    /// The window as the shared budget records it, when the response said enough.
+    fn window(self) -> Option<WindowSeen> {
+        let (left, quota, reset_ms) = (self.left?, self.quota?, self.reset_ms?);
+        Some(WindowSeen {
+            left,
+            quota,
+            reset_ms,
+            // BigCommerce sends the window's length; without it, the reset is the best guess.
+            window_ms: self.window_ms.unwrap_or(reset_ms).max(1),
+        })
+    }
+}
+
+/// A future of a [`SharedBudget`] (trait objects return boxed futures).
+pub type BudgetFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What one response said of the store's window, for the shared budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowSeen {
+    pub left: u64,
+    pub quota: u64,
+    pub reset_ms: u64,
+    pub window_ms: u64,
+}
+
+/// One rate-limit budget per store, shared by every process that calls it (implemented
+/// over the database by `db::budgets`). Errors are the implementation's to log: a budget
+/// that cannot be reached lets the request go, and BigCommerce's 429 remains the backstop.
+pub trait SharedBudget: Send + Sync + fmt::Debug {
+    /// Takes one request's unit of `store`'s window: `None` to go now, or how long to wait
+    /// before asking again (the window is spent).
+    fn take<'a>(&'a self, store: &'a str) -> BudgetFuture<'a, Option<Duration>>;
+    /// Corrects the budget with what a response said (other apps spend the same quota).
+    fn observe(&self, store: &str, seen: WindowSeen) -> BudgetFuture<'static, ()>;
 }
 
 /// What cartbridge last learned about one store's rate-limit window.
@@ -85,8 +134,11 @@ enum Decision {
 }
 
 impl Budget {
-    /// The reserve rule of the module docs.
-    fn decide(&self, now: Instant) -> Decision {
+    /// The reserve rule of the module docs, then the in-flight cap.
+    fn decide(&self, now: Instant, max_in_flight: u64) -> Decision {
+        if self.in_flight >= max_in_flight {
+            return Decision::AwaitResponse;
+        }
         match (self.left, self.reset_at) {
             (None, _) => Decision::Go,
             (Some(left), _) if left > self.in_flight => Decision::Go,
@@ -128,12 +180,21 @@ impl Budget {
     }
 }
 
-/// The shared budget of one store. Cheap to lock: never held across an await.
-#[derive(Debug, Default)]
+/// The budget of one store in this process. Cheap to lock: never held across an await.
+#[derive(Debug)]
 pub(crate) struct StoreLimiter {
     budget: Mutex<Budget>,
     /// Woken whenever a response is recorded or a request ends.
     changed: Notify,
+    max_in_flight: u64,
+    /// The store hash and the budget shared with other processes, if any.
+    shared: Option<(String, Arc<dyn SharedBudget>)>,
+}
+
+impl Default for StoreLimiter {
+    fn default() -> Self {
+        Self::new(u64::MAX, None)
+    }
 }
 
 /// Counts a request as in flight until dropped.
@@ -152,13 +213,36 @@ impl Drop for Permit<'_> {
 }
 
 impl StoreLimiter {
+    /// A limiter allowing `max_in_flight` requests at once, drawing on `shared` (store hash
+    /// and budget) when processes share one.
+    pub fn new(max_in_flight: u64, shared: Option<(String, Arc<dyn SharedBudget>)>) -> Self {
+        Self {
+            budget: Mutex::default(),
+            changed: Notify::new(),
+            max_in_flight: max_in_flight.max(1),
+            shared,
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Budget> {
         self.budget.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Waits (tokio sleep) until the reserve rule lets one more request go, and counts it
-    /// as in flight until the permit is dropped.
+    /// Waits (tokio sleep) until the reserve rule and the in-flight cap let one more
+    /// request go, and then until the shared budget (if any) grants it a unit; counts it as
+    /// in flight until the permit is dropped.
     pub async fn acquire(&self) -> Permit<'_> {
+        let permit = self.acquire_local().await;
+        if let Some((store, shared)) = &self.shared {
+            while let Some(wait) = shared.take(store).await {
+                self.lock().pauses += 1;
+                tokio::time::sleep(wait).await;
+            }
+        }
+        permit
+    }
+
+    async fn acquire_local(&self) -> Permit<'_> {
         loop {
             // Registered before the check, so a change right after it is not missed.
             let changed = self.changed.notified();
@@ -168,7 +252,7 @@ impl StoreLimiter {
                 let mut budget = self.lock();
                 let now = Instant::now();
                 budget.refill_if_reset(now);
-                let decision = budget.decide(now);
+                let decision = budget.decide(now, self.max_in_flight);
                 match decision {
                     Decision::Go => budget.in_flight += 1,
                     Decision::SleepUntil(_) | Decision::AwaitResponse => budget.pauses += 1,
@@ -183,17 +267,39 @@ impl StoreLimiter {
         }
     }
 
-    /// Records the rate-limit headers of a response (any status).
+    /// Records the rate-limit headers of a response (any status), here and (in the
+    /// background, so the response is not held up) in the shared budget.
     pub fn record(&self, headers: RateHeaders) {
         self.lock().record(headers, Instant::now());
         self.changed.notify_waiters();
+        if let Some(seen) = headers.window() {
+            self.share(seen);
+        }
     }
 
     /// After a 429 that said when the window resets: nothing is left until then.
     pub fn exhaust_for(&self, reset: Duration) {
-        let mut budget = self.lock();
-        budget.left = Some(0);
-        budget.reset_at = Some(Instant::now() + reset);
+        let quota = {
+            let mut budget = self.lock();
+            budget.left = Some(0);
+            budget.reset_at = Some(Instant::now() + reset);
+            budget.quota
+        };
+        if let Some(quota) = quota {
+            let reset_ms = u64::try_from(reset.as_millis()).unwrap_or(u64::MAX);
+            self.share(WindowSeen {
+                left: 0,
+                quota,
+                reset_ms,
+                window_ms: reset_ms.max(1),
+            });
+        }
+    }
+
+    fn share(&self, seen: WindowSeen) {
+        if let Some((store, shared)) = &self.shared {
+            tokio::spawn(shared.observe(store, seen));
+        }
     }
 
     /// A snapshot for callers and tests.
@@ -234,7 +340,21 @@ mod tests {
             left: Some(left),
             quota: Some(150),
             reset_ms: Some(reset_ms),
+            window_ms: Some(30_000),
         }
+    }
+
+    #[test]
+    fn the_in_flight_cap_holds_requests_back_whatever_the_budget() {
+        let now = Instant::now();
+        let mut budget = Budget {
+            in_flight: 8,
+            ..Budget::default()
+        };
+        assert_eq!(budget.decide(now, 8), Decision::AwaitResponse);
+        assert_eq!(budget.decide(now, 9), Decision::Go);
+        budget.record(seen(100, 1000), now);
+        assert_eq!(budget.decide(now, 8), Decision::AwaitResponse);
     }
 
     #[test]
@@ -249,7 +369,8 @@ mod tests {
             RateHeaders {
                 left: Some(7),
                 quota: Some(150),
-                reset_ms: Some(2500)
+                reset_ms: Some(2500),
+                window_ms: None,
             }
         );
     }
@@ -266,7 +387,7 @@ mod tests {
     #[test]
     fn an_unknown_budget_never_waits() {
         let now = Instant::now();
-        assert_eq!(Budget::default().decide(now), Decision::Go);
+        assert_eq!(Budget::default().decide(now, u64::MAX), Decision::Go);
         let mut only_reset = Budget::default();
         only_reset.record(
             RateHeaders {
@@ -276,7 +397,7 @@ mod tests {
             now,
         );
         only_reset.in_flight = 40;
-        assert_eq!(only_reset.decide(now), Decision::Go);
+        assert_eq!(only_reset.decide(now, u64::MAX), Decision::Go);
     }
 
     #[test]
@@ -285,10 +406,14 @@ mod tests {
         let mut budget = Budget::default();
         budget.record(seen(2, 800), now);
         budget.in_flight = 1;
-        assert_eq!(budget.decide(now), Decision::Go, "2 left, 1 in flight");
+        assert_eq!(
+            budget.decide(now, u64::MAX),
+            Decision::Go,
+            "2 left, 1 in flight"
+        );
         budget.in_flight = 2;
         assert_eq!(
-            budget.decide(now),
+            budget.decide(now, u64::MAX),
             Decision::SleepUntil(now + Duration::from_millis(800))
         );
     }
@@ -312,15 +437,15 @@ mod tests {
         let mut budget = Budget::default();
         budget.record(seen(0, 500), now);
         let reset = now + Duration::from_millis(500);
-        assert_eq!(budget.decide(now), Decision::SleepUntil(reset));
+        assert_eq!(budget.decide(now, u64::MAX), Decision::SleepUntil(reset));
         budget.refill_if_reset(now + Duration::from_millis(499));
         assert_eq!(budget.left, Some(0), "not reset yet");
         budget.refill_if_reset(reset);
         assert_eq!((budget.left, budget.reset_at), (Some(150), None));
         budget.in_flight = 149;
-        assert_eq!(budget.decide(reset), Decision::Go);
+        assert_eq!(budget.decide(reset, u64::MAX), Decision::Go);
         budget.in_flight = 150;
-        assert_eq!(budget.decide(reset), Decision::AwaitResponse);
+        assert_eq!(budget.decide(reset, u64::MAX), Decision::AwaitResponse);
     }
 
     #[test]
@@ -334,9 +459,13 @@ mod tests {
             },
             now,
         );
-        assert_eq!(budget.decide(now), Decision::Go, "nothing in flight");
+        assert_eq!(
+            budget.decide(now, u64::MAX),
+            Decision::Go,
+            "nothing in flight"
+        );
         budget.in_flight = 1;
-        assert_eq!(budget.decide(now), Decision::AwaitResponse);
+        assert_eq!(budget.decide(now, u64::MAX), Decision::AwaitResponse);
     }
 
     // tokio's `test-util` (paused clock) is not enabled, so these use short real sleeps and
@@ -386,6 +515,7 @@ mod tests {
             left: Some(0),
             quota: Some(2),
             reset_ms: Some(20),
+            window_ms: None,
         });
         let _a = limiter.acquire().await;
         let _b = limiter.acquire().await;

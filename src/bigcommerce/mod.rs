@@ -12,6 +12,6 @@ mod retry;
 
 pub use client::{BigCommerce, StoreClient};
 pub use error::BigCommerceError;
-pub use limiter::RateLimitState;
-pub use paginate::Paginator;
+pub use limiter::{BudgetFuture, RateLimitState, SharedBudget, WindowSeen};
+pub use paginate::{Paginator, check_within};
 pub use retry::RetryPolicy;

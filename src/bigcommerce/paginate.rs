@@ -1,6 +1,8 @@
 //! `Paginator`: walks a v3 collection page by page (`page=1..`, or from a checkpoint), one
 //! GET per page, and refuses to follow pagination that contradicts itself. It decodes each
-//! page as `V3List<T>` and does nothing else with the records.
+//! page as `V3List<T>` and does nothing else with the records. [`Paginator::fetch_page`]
+//! serves walks that keep several pages in flight: it fetches any one page with the same
+//! checks, and [`check_within`] bounds how far such a walk may go.
 
 use serde::de::DeserializeOwned;
 use url::form_urlencoded;
@@ -67,7 +69,7 @@ impl Paginator {
             return Ok(None);
         }
         self.check_not_endless()?;
-        let list: V3List<T> = client.get_json(&self.path_and_query()).await?;
+        let list: V3List<T> = client.get_json(&self.path_and_query_of(self.page)).await?;
         let pagination = &list.meta.pagination;
         self.check_page(pagination)?;
         self.first_total_pages.get_or_insert(pagination.total_pages);
@@ -79,12 +81,29 @@ impl Paginator {
         Ok(Some(list))
     }
 
+    /// Fetches page `page` on its own (pages may then be fetched side by side, in any
+    /// order). Errors with `Pagination` if BigCommerce answers another page.
+    pub async fn fetch_page<T: DeserializeOwned>(
+        &self,
+        client: &StoreClient<'_>,
+        page: u32,
+    ) -> Result<V3List<T>, BigCommerceError> {
+        let list: V3List<T> = client.get_json(&self.path_and_query_of(page)).await?;
+        check_answered(page, &list.meta.pagination)?;
+        Ok(list)
+    }
+
+    #[cfg(test)]
     fn path_and_query(&self) -> String {
+        self.path_and_query_of(self.page)
+    }
+
+    fn path_and_query_of(&self, page: u32) -> String {
         let mut query = form_urlencoded::Serializer::new(String::new());
         for (key, value) in &self.query {
             query.append_pair(key, value);
         }
-        query.append_pair("page", &self.page.to_string());
+        query.append_pair("page", &page.to_string());
         query.append_pair("limit", &self.limit.to_string());
         format!("{}?{}", self.path, query.finish())
     }
@@ -106,19 +125,39 @@ impl Paginator {
         }
     }
 
-    /// The page answered must be the page asked. A response without pagination (page 0)
-    /// cannot be checked and is taken as the only page.
     fn check_page(&self, pagination: &Pagination) -> Result<(), BigCommerceError> {
-        let got = pagination.current_page;
-        if got == 0 || got == self.page {
-            return Ok(());
-        }
-        let again = if got < self.page { " again" } else { "" };
-        Err(BigCommerceError::Pagination(format!(
-            "BigCommerce returned page {got}{again} when page {} was asked; stopping",
-            self.page
-        )))
+        check_answered(self.page, pagination)
     }
+}
+
+/// The page answered must be the page asked. A response without pagination (page 0)
+/// cannot be checked and is taken as the only page.
+fn check_answered(asked: u32, pagination: &Pagination) -> Result<(), BigCommerceError> {
+    let got = pagination.current_page;
+    if got == 0 || got == asked {
+        return Ok(());
+    }
+    let again = if got < asked { " again" } else { "" };
+    Err(BigCommerceError::Pagination(format!(
+        "BigCommerce returned page {got}{again} when page {asked} was asked; stopping"
+    )))
+}
+
+/// Whether a walk whose first response announced `announced` pages may still ask for
+/// `page`: the collection may grow a little while it is read, but not without end.
+pub fn check_within(announced: u32, page: u32) -> Result<(), BigCommerceError> {
+    if page > MAX_PAGES {
+        return Err(BigCommerceError::Pagination(format!(
+            "pagination did not end after {MAX_PAGES} pages; stopping"
+        )));
+    }
+    if page > announced.saturating_add(GROWTH_SLACK) {
+        return Err(BigCommerceError::Pagination(format!(
+            "pagination did not end after {} pages (BigCommerce said {announced})",
+            page - 1
+        )));
+    }
+    Ok(())
 }
 
 /// Whether this page is the last: `current_page >= total_pages`, or no `next` link.
@@ -198,5 +237,13 @@ mod tests {
         walk.first_total_pages = None;
         walk.page = MAX_PAGES + 1;
         assert!(walk.check_not_endless().is_err());
+        assert!(check_within(3, 3 + GROWTH_SLACK).is_ok());
+        assert_eq!(
+            check_within(3, 4 + GROWTH_SLACK),
+            Err(BigCommerceError::Pagination(
+                "pagination did not end after 8 pages (BigCommerce said 3)".into()
+            ))
+        );
+        assert!(check_within(MAX_PAGES, MAX_PAGES + 1).is_err());
     }
 }

@@ -15,6 +15,7 @@ use crate::config::DatabaseUrl;
 
 pub mod audit;
 pub mod bigcommerce_app;
+pub mod budgets;
 pub mod connections;
 pub mod flows;
 pub mod inventory;

@@ -80,7 +80,7 @@ impl Handlers {
     }
 
     /// Runs a claimed job with the handler its kind names.
-    pub(crate) async fn execute(&self, ctx: &AppContext, job: &Job) -> Result<(), JobFailure> {
+    pub async fn execute(&self, ctx: &AppContext, job: &Job) -> Result<(), JobFailure> {
         match self.get(&job.kind) {
             Some(handler) => handler.execute(ctx, job).await,
             None => Err(JobFailure::Fail(format!(
@@ -90,12 +90,7 @@ impl Handlers {
         }
     }
 
-    pub(crate) async fn abandon(
-        &self,
-        ctx: &AppContext,
-        job: &Job,
-        message: &str,
-    ) -> Result<(), DbError> {
+    pub async fn abandon(&self, ctx: &AppContext, job: &Job, message: &str) -> Result<(), DbError> {
         match self.get(&job.kind) {
             Some(handler) => handler.abandon(ctx, job, message).await,
             None => Ok(()),

@@ -4,7 +4,6 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
-    process::{Command, Stdio},
     time::Duration,
 };
 
@@ -22,6 +21,7 @@ use crate::helpers::{
     TestApp,
     fake_bigcommerce::FakeStore,
     inventory::{InventoryEnv, SCOPES, STORE, inventory_env},
+    process::{self, ChildGuard},
     spawn_app_with,
 };
 
@@ -666,85 +666,15 @@ async fn on_postgres_claimers_racing_for_few_stores_run_each_job_once() {
     assert_eq!(unique, queued, "every job ran");
 }
 
-/// A `cartbridge` child process, killed (SIGKILL) when dropped, even if the test panics.
-struct ChildGuard {
-    child: std::process::Child,
-    log: std::path::PathBuf,
-}
-
-impl ChildGuard {
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// The process's output so far (for failure messages).
-    fn output(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// Sends SIGTERM and waits (up to 60 s) for the process to exit.
-    async fn terminate(&mut self) -> std::process::ExitStatus {
-        let sent = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(sent.success(), "kill -TERM failed");
-        for _ in 0..1200 {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!(
-            "the process did not stop within 60 s of SIGTERM:\n{}",
-            self.output()
-        );
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 /// Runs `cartbridge <args>` against the env's database, data folder (same master key) and
 /// fake BigCommerce, with fast job timings.
 fn spawn_cartbridge(env: &InventoryEnv, args: &[&str], extra: &[(&str, &str)]) -> ChildGuard {
-    let log = env
-        .app
-        .data_dir
-        .path()
-        .join(format!("child-{}.log", uuid::Uuid::new_v4().simple()));
-    let out = std::fs::File::create(&log).expect("log file");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cartbridge"));
-    for var in cartbridge::config::VARIABLES {
-        cmd.env_remove(var);
-    }
-    cmd.env("CARTBRIDGE_DATABASE_URL", &env.app.database_url)
-        .env("CARTBRIDGE_DATA_DIR", env.app.data_dir.path())
-        .env("CARTBRIDGE_LISTEN", "127.0.0.1:0")
-        .env("CARTBRIDGE_BIGCOMMERCE_API_URL", env.fake.api_url())
-        .env("CARTBRIDGE_BIGCOMMERCE_TIMEOUT_SECS", "5")
-        .env("CARTBRIDGE_BIGCOMMERCE_RETRY_BASE_MS", "20")
-        .env("CARTBRIDGE_JOB_POLL_MS", "50")
-        .env("CARTBRIDGE_JOB_RETRY_BASE_SECS", "0")
-        .env("CARTBRIDGE_SCHEDULER_TICK_SECS", "1")
-        .env("CARTBRIDGE_LOG", "info")
-        .envs(extra.iter().copied())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().expect("log file"))
-        .stderr(out);
-    ChildGuard {
-        child: cmd.spawn().expect("start cartbridge"),
-        log,
-    }
+    process::spawn(
+        std::path::Path::new(env!("CARGO_BIN_EXE_cartbridge")),
+        args,
+        &process::child_env(&env.app, &env.fake.api_url(), extra),
+        env.app.data_dir.path(),
+    )
 }
 
 /// Creates a connection to a new fake store (with a small catalog) through the wizard.

@@ -1,15 +1,18 @@
-//! The Get Inventory job: opens (or resumes) the job's run, pages the catalog with one
-//! request per page, stages each page with its checkpoint, and merges into the snapshot at
-//! the end. It keeps at most one page in memory and never touches the snapshot before the
-//! merge, so a failed run leaves it as it was.
+//! The Get Inventory job: opens (or resumes) the job's run, pages the catalog (the first
+//! page tells how many there are; the rest are fetched several at a time, as the store's
+//! budget and `CARTBRIDGE_BIGCOMMERCE_MAX_INFLIGHT` allow), stages each page with its
+//! checkpoint as it arrives, and merges into the snapshot at the end. It keeps at most a
+//! few pages in memory and never touches the snapshot before the merge, so a failed run
+//! leaves it as it was; a resumed run fetches only the pages not staged yet.
 
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::decode::decode_page;
 use super::{InventorySettings, KIND, stored};
 use crate::{
-    bigcommerce::{BigCommerceError, Paginator, StoreClient},
+    bigcommerce::{BigCommerceError, Paginator, StoreClient, check_within, models::V3List},
     connections::store::{ConnectionError, access_token},
     context::AppContext,
     db::{
@@ -31,9 +34,16 @@ const OVERLAP_SECS: i64 = 120;
 /// A run's checkpoint (`runs.cursor`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Cursor {
-    /// The next page to fetch (1-based; 0 before the first).
+    /// The lowest page not staged yet (1-based; 0 before the first): every page below it
+    /// is staged.
     #[serde(default)]
     pub page: u32,
+    /// Pages above `page` already staged (fetched out of order), ascending.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub staged: Vec<u32>,
+    /// `total_pages` as the run's first page announced it.
+    #[serde(default)]
+    pub total_pages: Option<u32>,
     /// The `date_modified:min` watermark (UNIX seconds) of an incremental run.
     #[serde(default)]
     pub since: Option<i64>,
@@ -55,6 +65,24 @@ impl Cursor {
 
     fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned())
+    }
+
+    fn is_staged(&self, page: u32) -> bool {
+        page < self.page || self.staged.binary_search(&page).is_ok()
+    }
+
+    /// Records `page` as staged, moving `page` up past every page now staged in a row.
+    pub(super) fn mark_staged(&mut self, page: u32) {
+        if self.is_staged(page) {
+            return;
+        }
+        if let Err(at) = self.staged.binary_search(&page) {
+            self.staged.insert(at, page);
+        }
+        while self.staged.first() == Some(&self.page.max(1)) {
+            self.staged.remove(0);
+            self.page = self.page.max(1) + 1;
+        }
     }
 }
 
@@ -178,6 +206,8 @@ async fn open_run(
         full: since.is_none(),
         cursor: Cursor {
             page: 1,
+            staged: Vec::new(),
+            total_pages: None,
             since,
             started: None,
             limit: Some(settings.page_size),
@@ -249,35 +279,17 @@ async fn sync(
         };
         run.cursor.started = Some(started);
     }
+    let walk = Paginator::new(PRODUCTS, query(run, skip_hidden), limit);
     let skip_hidden_later = skip_hidden && !run.full;
-    let mut walk =
-        Paginator::new(PRODUCTS, query(run, skip_hidden), limit).starting_at(run.cursor.page);
-    loop {
-        let page = walk.page();
-        let list = walk
-            .next_page::<Value>(client)
-            .await
-            .map_err(|error| SyncError::BigCommerce { error, page })?;
-        let Some(list) = list else { break };
-        let records = i64::try_from(list.data.len()).unwrap_or(i64::MAX);
-        let decoded = decode_page(list.data, skip_hidden_later);
-        let p = &mut run.progress;
-        p.total = Some(i64::try_from(list.meta.pagination.total).unwrap_or(i64::MAX));
-        p.fetched += records;
-        p.done += records;
-        p.skipped += decoded.skipped;
-        p.failed += i64::try_from(decoded.page.failures.len()).unwrap_or(i64::MAX);
-        run.cursor.page = walk.page();
-        db::inventory::stage_page(
-            &ctx.db,
-            tenant_id,
-            run.id,
-            &decoded.page,
-            &run.progress,
-            &run.cursor.to_json(),
-        )
-        .await?;
-    }
+    let mut pages = PageWalk {
+        ctx,
+        tenant_id,
+        run,
+        walk: &walk,
+        client,
+        skip_hidden_later,
+    };
+    pages.fetch_all().await?;
     if run.full {
         recheck_missing(ctx, tenant_id, connection_id, run, skip_hidden, client).await?;
     }
@@ -308,6 +320,124 @@ async fn sync(
             Ok(())
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The catalog walk of one run: the first unstaged page alone (it announces how many pages
+/// there are), then every other unstaged page with several requests in flight, each staged
+/// with the checkpoint as it arrives.
+struct PageWalk<'r, 'c> {
+    ctx: &'c AppContext,
+    tenant_id: i64,
+    run: &'r mut Run,
+    walk: &'r Paginator,
+    client: &'r StoreClient<'c>,
+    skip_hidden_later: bool,
+}
+
+impl PageWalk<'_, '_> {
+    async fn fetch_all(&mut self) -> Result<(), SyncError> {
+        let first = self.run.cursor.page.max(1);
+        let announced = match self.run.cursor.total_pages {
+            Some(total) => total,
+            None => {
+                let list = self.fetch(first).await?;
+                let total = list.meta.pagination.total_pages;
+                self.run.cursor.total_pages = Some(total);
+                self.stage(first, list).await?;
+                total
+            }
+        };
+        // Pages up to the announced total, then any the catalog grew by while it was read
+        // (bounded: a walk that never ends is an error).
+        let mut last = announced;
+        loop {
+            let pending: Vec<u32> = (first..=last)
+                .filter(|p| !self.run.cursor.is_staged(*p))
+                .collect();
+            if pending.is_empty() {
+                return Ok(());
+            }
+            let seen = self.fetch_concurrently(pending).await?;
+            if seen <= last {
+                return Ok(());
+            }
+            for page in last + 1..=seen {
+                check_within(announced, page)
+                    .map_err(|error| SyncError::BigCommerce { error, page })?;
+            }
+            last = seen;
+        }
+    }
+
+    /// Fetches `pages` with up to the store's in-flight cap at once and stages each as it
+    /// arrives; returns the highest `total_pages` any response announced.
+    async fn fetch_concurrently(&mut self, pages: Vec<u32>) -> Result<u32, SyncError> {
+        let in_flight = self.ctx.bigcommerce.max_in_flight().max(1);
+        let (walk, client) = (self.walk, self.client);
+        let (tx, mut rx) = tokio::sync::mpsc::channel(in_flight);
+        let fetch = async move {
+            let mut results = futures_util::stream::iter(pages)
+                .map(|page| async move {
+                    let list = walk.fetch_page::<Value>(client, page).await;
+                    (page, list)
+                })
+                .buffer_unordered(in_flight);
+            while let Some((page, list)) = results.next().await {
+                let list = list.map_err(|error| SyncError::BigCommerce { error, page })?;
+                if tx.send((page, list)).await.is_err() {
+                    break; // the stager stopped on an error of its own
+                }
+            }
+            Ok::<(), SyncError>(())
+        };
+        let stage = async {
+            let mut seen = 0;
+            while let Some((page, list)) = rx.recv().await {
+                seen = seen.max(list.meta.pagination.total_pages);
+                if let Err(e) = self.stage(page, list).await {
+                    rx.close();
+                    return Err(e);
+                }
+            }
+            Ok(seen)
+        };
+        let (fetched, staged) = tokio::join!(fetch, stage);
+        fetched?;
+        staged
+    }
+
+    async fn fetch(&self, page: u32) -> Result<V3List<Value>, SyncError> {
+        self.walk
+            .fetch_page(self.client, page)
+            .await
+            .map_err(|error| SyncError::BigCommerce { error, page })
+    }
+
+    /// Decodes and stages one page, with the run's progress and checkpoint, in one
+    /// transaction.
+    async fn stage(&mut self, page: u32, list: V3List<Value>) -> Result<(), SyncError> {
+        let records = i64::try_from(list.data.len()).unwrap_or(i64::MAX);
+        let total = i64::try_from(list.meta.pagination.total).unwrap_or(i64::MAX);
+        let decoded = decode_page(list.data, self.skip_hidden_later);
+        let run = &mut *self.run;
+        let p = &mut run.progress;
+        p.total = Some(p.total.map_or(total, |t| t.max(total)));
+        p.fetched += records;
+        p.done += records;
+        p.skipped += decoded.skipped;
+        p.failed += i64::try_from(decoded.page.failures.len()).unwrap_or(i64::MAX);
+        run.cursor.mark_staged(page);
+        db::inventory::stage_page(
+            &self.ctx.db,
+            self.tenant_id,
+            run.id,
+            &decoded.page,
+            &run.progress,
+            &run.cursor.to_json(),
+        )
+        .await?;
+        Ok(())
     }
 }
 

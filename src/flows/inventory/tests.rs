@@ -143,3 +143,32 @@ fn the_cursor_reads_old_or_partial_json() {
     assert_eq!(cursor.page, 3);
     assert_eq!(cursor.started, None);
 }
+
+#[test]
+fn pages_staged_out_of_order_are_remembered_until_the_ones_below_arrive() {
+    let mut cursor = Cursor {
+        page: 1,
+        ..Cursor::default()
+    };
+    for page in [3, 2, 5] {
+        cursor.mark_staged(page);
+    }
+    assert_eq!((cursor.page, cursor.staged.clone()), (1, vec![2, 3, 5]));
+    cursor.mark_staged(1);
+    assert_eq!((cursor.page, cursor.staged.clone()), (4, vec![5]));
+    cursor.mark_staged(3);
+    assert_eq!(
+        (cursor.page, cursor.staged.clone()),
+        (4, vec![5]),
+        "already staged"
+    );
+    cursor.mark_staged(4);
+    assert_eq!((cursor.page, cursor.staged.clone()), (6, vec![]));
+    let legacy: Cursor = serde_json::from_str(r#"{"page":0}"#).expect("old cursor");
+    let mut legacy = legacy;
+    legacy.mark_staged(1);
+    assert_eq!(
+        legacy.page, 2,
+        "a cursor before the first page counts from 1"
+    );
+}

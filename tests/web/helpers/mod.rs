@@ -7,6 +7,7 @@ pub mod fake_bigcommerce_models;
 pub mod fake_login;
 pub mod inventory;
 pub mod logs;
+pub mod process;
 pub mod smtp;
 
 use std::{collections::BTreeMap, path::PathBuf};
@@ -222,10 +223,116 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no email to {to} with a link to {path}"))
     }
 
-    /// Every row of the account tables, as text: compare before and after to prove that a
-    /// request changed nothing.
-    pub async fn snapshot(&self) -> BTreeMap<&'static str, Vec<String>> {
-        self.snapshot_of(SNAPSHOT_TABLES).await
+    /// Every row of the account tables and of every table with a `tenant_id` column (found
+    /// in the schema, so a new table is covered without anyone listing it), as text:
+    /// compare before and after to prove that a request changed nothing.
+    pub async fn snapshot(&self) -> BTreeMap<String, Vec<String>> {
+        let mut out: BTreeMap<String, Vec<String>> = self
+            .snapshot_of(SNAPSHOT_TABLES)
+            .await
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        for table in self.tenant_tables().await {
+            if out.contains_key(&table) {
+                continue;
+            }
+            let columns = self.columns_of(&table).await;
+            let rows = self.rows_as_text(&table, &columns).await;
+            out.insert(table, rows);
+        }
+        out
+    }
+
+    /// The tables that have a `tenant_id` column.
+    pub async fn tenant_tables(&self) -> Vec<String> {
+        let sql = match self.db {
+            Db::Sqlite(_) => {
+                "SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) c \
+                 WHERE m.type = 'table' AND c.name = 'tenant_id' ORDER BY 1"
+            }
+            Db::Postgres(_) => {
+                "SELECT table_name::TEXT FROM information_schema.columns \
+                 WHERE table_schema = 'public' AND column_name = 'tenant_id' ORDER BY 1"
+            }
+        };
+        match &self.db {
+            Db::Sqlite(p) => sqlx::query_scalar::<_, String>(sql).fetch_all(p).await,
+            Db::Postgres(p) => sqlx::query_scalar::<_, String>(sql).fetch_all(p).await,
+        }
+        .expect("list tenant tables")
+    }
+
+    /// A table's columns and whether each holds bytes.
+    async fn columns_of(&self, table: &str) -> Vec<(String, bool)> {
+        let rows: Vec<(String, String)> = match &self.db {
+            Db::Sqlite(p) => {
+                sqlx::query_as(&format!(
+                    "SELECT name, type FROM pragma_table_info('{table}')"
+                ))
+                .fetch_all(p)
+                .await
+            }
+            Db::Postgres(p) => {
+                sqlx::query_as(
+                    "SELECT column_name::TEXT, data_type::TEXT FROM information_schema.columns \
+                     WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position",
+                )
+                .bind(table)
+                .fetch_all(p)
+                .await
+            }
+        }
+        .expect("list columns");
+        rows.into_iter()
+            .map(|(name, ty)| {
+                let ty = ty.to_ascii_lowercase();
+                (name, ty == "blob" || ty == "bytea")
+            })
+            .collect()
+    }
+
+    async fn rows_as_text(&self, table: &str, columns: &[(String, bool)]) -> Vec<String> {
+        let postgres = matches!(self.db, Db::Postgres(_));
+        let row = columns
+            .iter()
+            .map(|(c, bytes)| match (bytes, postgres) {
+                (true, true) => format!("COALESCE(encode({c}, 'hex'), '-')"),
+                (true, false) => format!("COALESCE(hex({c}), '-')"),
+                (false, _) => format!("COALESCE(CAST({c} AS TEXT), '-')"),
+            })
+            .collect::<Vec<_>>()
+            .join(" || '|' || ");
+        let sql = format!("SELECT {row} FROM {table} ORDER BY 1");
+        match &self.db {
+            Db::Sqlite(p) => sqlx::query_scalar::<_, String>(&sql).fetch_all(p).await,
+            Db::Postgres(p) => sqlx::query_scalar::<_, String>(&sql).fetch_all(p).await,
+        }
+        .expect("snapshot query")
+    }
+
+    /// Runs every job that is due now, one after another in this task (as a worker would,
+    /// without waiting for one to poll), until none is left; returns how many ran.
+    pub async fn run_due_jobs(&self) -> usize {
+        let mut ran = 0;
+        while let Some(job) = cartbridge::db::jobs::claim(&self.db, "test-runner", 300)
+            .await
+            .expect("claim a job")
+        {
+            let done = match self.ctx.handlers.execute(&self.ctx, &job).await {
+                Ok(()) => cartbridge::db::jobs::complete(&self.db, job.id, "test-runner").await,
+                Err(e) => {
+                    cartbridge::db::jobs::bury(&self.db, job.id, "test-runner", &e.to_string())
+                        .await
+                }
+            };
+            assert!(
+                done.expect("settle the job"),
+                "the job was taken from the runner"
+            );
+            ran += 1;
+        }
+        ran
     }
 
     /// Every row of `tables` (name, columns), as text; `*_ct` columns compared as hex.
