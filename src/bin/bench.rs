@@ -9,12 +9,9 @@
 
 #![allow(clippy::print_stdout)]
 
-#[path = "../../tests/web/helpers/fake_bigcommerce.rs"]
+#[path = "../../tests/web/helpers/fake_bigcommerce/mod.rs"]
 #[allow(clippy::all, clippy::pedantic, unused)]
 mod fake_bigcommerce;
-#[path = "../../tests/web/helpers/fake_bigcommerce_models.rs"]
-#[allow(clippy::all, clippy::pedantic, unused)]
-mod fake_bigcommerce_models;
 
 use std::{
     collections::BTreeMap,
