@@ -1,5 +1,6 @@
-//! Injected faults: errors, 429s, slowness, broken bodies and pagination, armed per path
-//! prefix (and optionally query substring) for a number of requests.
+//! Injected faults: errors, 429s, slowness, broken bodies, broken pagination and
+//! connections dropped after a write, armed per path prefix (and optionally query
+//! substring) for a number of requests.
 
 use super::FakeBigCommerce;
 use std::time::Duration;
@@ -70,6 +71,12 @@ pub enum Fault {
     Malformed { path_prefix: String, times: usize },
     /// Process the request as if it had asked for `page=1` (pagination stuck on page 1).
     RepeatFirstPage { path_prefix: String, times: usize },
+    /// Process the request (a POST creates its order), then answer its status and headers
+    /// with a `Content-Length` announcing the whole body, send half of the body and close
+    /// the connection: the client sees a dropped connection after the store did the
+    /// write. An answer without a body (a 204) is sent as a 200 announcing `{}` and cut
+    /// after `{`.
+    DropAfterWrite { path_prefix: String, times: usize },
 }
 
 impl Fault {
@@ -79,7 +86,8 @@ impl Fault {
             | Fault::RateLimited { path_prefix, .. }
             | Fault::Slow { path_prefix, .. }
             | Fault::Malformed { path_prefix, .. }
-            | Fault::RepeatFirstPage { path_prefix, .. } => path_prefix,
+            | Fault::RepeatFirstPage { path_prefix, .. }
+            | Fault::DropAfterWrite { path_prefix, .. } => path_prefix,
         }
     }
     pub(crate) fn times_mut(&mut self) -> &mut usize {
@@ -88,7 +96,8 @@ impl Fault {
             | Fault::RateLimited { times, .. }
             | Fault::Slow { times, .. }
             | Fault::Malformed { times, .. }
-            | Fault::RepeatFirstPage { times, .. } => times,
+            | Fault::RepeatFirstPage { times, .. }
+            | Fault::DropAfterWrite { times, .. } => times,
         }
     }
 }

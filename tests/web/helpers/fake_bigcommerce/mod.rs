@@ -43,6 +43,7 @@ use server::dispatch;
 use state::{State, StoreState, TokenInfo, lock};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 use values::fnv;
 
 /// The fake server. Dropping it stops the server too (without waiting).
@@ -70,6 +71,9 @@ impl FakeBigCommerce {
             faults: Vec::new(),
             requests: Vec::new(),
             next_seq: 1,
+            latency: Duration::ZERO,
+            in_flight: 0,
+            max_in_flight: 0,
         }));
         let data = web::Data::from(state.clone());
         let server = HttpServer::new(move || {
@@ -170,8 +174,33 @@ impl FakeBigCommerce {
         self.lock().requests.clone()
     }
 
+    /// How many recorded requests were answered `status` (e.g. 429), faults included.
+    pub fn count_answered(&self, status: u16) -> usize {
+        self.lock()
+            .requests
+            .iter()
+            .filter(|r| r.status == status)
+            .count()
+    }
+
+    /// The most requests the fake was handling at once since it started (or since
+    /// [`Self::clear_requests`]), counted from arrival to the answer, latency included.
+    pub fn max_in_flight(&self) -> usize {
+        self.lock().max_in_flight
+    }
+
+    /// Delays every answer by `latency` (before the request is processed, so the store's
+    /// state changes after the delay), like a distant BigCommerce. Requests are still
+    /// served concurrently. `Duration::ZERO` (the default) turns it off.
+    pub fn set_latency(&self, latency: Duration) {
+        self.lock().latency = latency;
+    }
+
+    /// Forgets the recorded requests and the peak of [`Self::max_in_flight`].
     pub fn clear_requests(&self) {
-        self.lock().requests.clear();
+        let mut st = self.lock();
+        st.requests.clear();
+        st.max_in_flight = st.in_flight;
     }
 
     /// Stops the server (open connections are dropped).

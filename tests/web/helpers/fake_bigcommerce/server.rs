@@ -1,6 +1,6 @@
-//! The HTTP side: every request is recorded, then may hit an armed fault, then is
-//! authenticated, counted against the store's quota, routed and answered with the
-//! rate-limit headers.
+//! The HTTP side: every request is recorded and counted as in flight, waits out the
+//! latency, then may hit an armed fault, then is authenticated, counted against the
+//! store's quota, routed and answered with the rate-limit headers.
 
 use super::faults::Fault;
 use super::query::{Query, parse_query};
@@ -9,9 +9,10 @@ use super::reply::{ApiErr, Body, MISSING_SCOPE, Reply};
 use super::routes::{Ctx, handle, has_scope, route};
 use super::state::{State, lock};
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub(super) struct Incoming {
     pub(super) method: String,
@@ -79,8 +80,9 @@ pub(super) async fn dispatch(
         content_type: header("content-type"),
     };
 
+    let _in_flight = InFlight::enter(&data);
     // Record first, then pick a fault.
-    let (seq, fault) = {
+    let (seq, fault, latency) = {
         let mut st = lock(&data);
         let seq = st.next_seq;
         st.next_seq += 1;
@@ -110,9 +112,13 @@ pub(super) async fn dispatch(
                 st.faults.remove(i);
             }
         }
-        (seq, picked)
+        (seq, picked, st.latency)
     };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
 
+    let drop_after_write = matches!(fault, Some(Fault::DropAfterWrite { .. }));
     let (reply, rate) = match fault {
         Some(Fault::Status { status, .. }) => {
             let title = StatusCode::from_u16(status)
@@ -165,7 +171,7 @@ pub(super) async fn dispatch(
             inc.query.pairs.push(("page".to_string(), "1".to_string()));
             process(&mut lock(&data), &inc)
         }
-        None => process(&mut lock(&data), &inc),
+        Some(Fault::DropAfterWrite { .. }) | None => process(&mut lock(&data), &inc),
     };
 
     {
@@ -181,10 +187,62 @@ pub(super) async fn dispatch(
         .insert_header(("X-Rate-Limit-Requests-Quota", rate.quota.to_string()))
         .insert_header(("X-Rate-Limit-Time-Reset-Ms", rate.reset_ms.to_string()))
         .insert_header(("X-Rate-Limit-Time-Window-Ms", rate.window_ms.to_string()));
+    if drop_after_write {
+        return cut_short(b, reply.body);
+    }
     match reply.body {
         Body::Json(v) => b.content_type("application/json").body(v.to_string()),
         Body::Raw(s) => b.content_type("application/json").body(s),
         Body::Empty => b.finish(),
+    }
+}
+
+/// [`Fault::DropAfterWrite`]: announces the whole body, sends its first half, then fails
+/// the stream so that actix closes the connection.
+fn cut_short(mut b: HttpResponseBuilder, body: Body) -> HttpResponse {
+    let full = match body {
+        Body::Json(v) => v.to_string(),
+        Body::Raw(s) => s,
+        Body::Empty => {
+            b.status(StatusCode::OK);
+            "{}".to_string()
+        }
+    };
+    let len = full.len();
+    let half = Bytes::from(full.into_bytes()).slice(..len / 2);
+    let chunks = futures_util::stream::unfold(Some(half), |left| async move {
+        match left {
+            Some(half) => Some((Ok(half), None)),
+            None => {
+                // Give actix a moment to flush the half before the error closes the socket.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let dropped = std::io::Error::other("connection dropped by the fake");
+                Some((Err(dropped), None))
+            }
+        }
+    });
+    b.content_type("application/json")
+        .no_chunking(len as u64)
+        .streaming(chunks)
+}
+
+/// Counts a request as in flight while its handler runs (dropped with it, even when the
+/// client goes away), and keeps the peak.
+struct InFlight(web::Data<Mutex<State>>);
+
+impl InFlight {
+    fn enter(data: &web::Data<Mutex<State>>) -> InFlight {
+        let mut st = lock(data);
+        st.in_flight += 1;
+        st.max_in_flight = st.max_in_flight.max(st.in_flight);
+        InFlight(data.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut st = lock(&self.0);
+        st.in_flight = st.in_flight.saturating_sub(1);
     }
 }
 

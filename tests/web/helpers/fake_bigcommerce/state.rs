@@ -9,6 +9,7 @@ use super::rate::RateWindow;
 use super::server::RecordedRequest;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 impl StoreState {
     pub(super) fn new(info: FakeStore) -> StoreState {
@@ -87,6 +88,11 @@ pub(super) struct State {
     pub(super) faults: Vec<ArmedFault>,
     pub(super) requests: Vec<RecordedRequest>,
     pub(super) next_seq: u64,
+    /// Added before every request is processed (`FakeBigCommerce::set_latency`).
+    pub(super) latency: Duration,
+    /// Requests being handled now, and the most seen at once.
+    pub(super) in_flight: usize,
+    pub(super) max_in_flight: usize,
 }
 
 pub(super) fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
