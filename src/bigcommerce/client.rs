@@ -327,8 +327,8 @@ impl StoreClient<'_> {
         self.write_json(Method::POST, path, body).await
     }
 
-    /// PUTs `body` as JSON to `path` (e.g. `/v2/orders/{id}`) and decodes the JSON answer;
-    /// errors as for [`Self::post_json`].
+    /// PUTs `body` as JSON to `path` (e.g. `/v2/orders/{id}`) and decodes the JSON answer
+    /// (an empty one as `null`, for `T = ()`); errors as for [`Self::post_json`].
     pub async fn put_json<B, T>(&self, path: &str, body: &B) -> Result<T, BigCommerceError>
     where
         B: Serialize + ?Sized,
@@ -365,7 +365,9 @@ impl StoreClient<'_> {
             body: Some(Bytes::from(body)),
         };
         let (status, answer) = self.request(&request).await?;
-        serde_json::from_slice(&answer)
+        // An empty answer (a 204) reads as `null`, so `T = ()` or `Option<_>` accepts it.
+        let json: &[u8] = if answer.is_empty() { b"null" } else { &answer };
+        serde_json::from_slice(json)
             .map_err(|e| unreadable_answer(&request.method, request.path(), status, &e))
     }
 }

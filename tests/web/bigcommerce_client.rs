@@ -600,3 +600,21 @@ async fn the_fake_s_latency_delays_every_answer_and_concurrent_requests_overlap(
     assert_eq!(env.fake.max_in_flight(), 3);
     assert_eq!(env.bc.requests_sent(), 3);
 }
+
+#[tokio::test]
+async fn an_empty_answer_to_a_write_decodes_as_unit() {
+    let env = write_env().await;
+    env.fake.inject(Fault::Status {
+        status: 204,
+        path_prefix: "/v2/orders/100".into(),
+        times: 1,
+    });
+    let client = env.bc.store(&env.hash, &env.token);
+
+    client
+        .put_json::<_, ()>("/v2/orders/100", &json!({"status_id": 2}))
+        .await
+        .unwrap();
+
+    assert_eq!(statuses(&env.fake.requests()), [204]);
+}
