@@ -3,7 +3,7 @@
 use super::FakeBigCommerce;
 use super::json::customer_json;
 use super::models::FakeCustomer;
-use super::orders::COUNTRIES;
+use super::order_create::COUNTRIES;
 use super::paging::{page_of, paging, v3_list};
 use super::query::{Query, q_date, q_i64_list};
 use super::reply::{ApiErr, HResult, Reply, invalid_filter, parse_body};

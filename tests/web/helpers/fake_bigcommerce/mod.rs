@@ -10,9 +10,10 @@
 //!
 //! Layout: this file holds the server and the public API that is not about one resource;
 //! `server.rs` records, faults and routes each request (`routes.rs`) to one file per
-//! resource (`catalog`, `orders`, `shipments`, `customers`, `hooks`, `channels`, `store`),
-//! each with the seeding helpers of its resource. `models.rs` holds the seed types,
-//! `json.rs` their rendering, `state.rs`, `rate.rs` and `faults.rs` the rest.
+//! resource (`catalog`, `orders` with `order_create`, `shipments`, `customers`, `hooks`,
+//! `channels`, `store`), each with the seeding helpers of its resource. `models.rs` holds
+//! the seed types, `json.rs` their rendering, `state.rs`, `rate.rs` and `faults.rs` the
+//! rest.
 
 mod catalog;
 mod channels;
@@ -21,6 +22,7 @@ mod faults;
 mod hooks;
 mod json;
 mod models;
+mod order_create;
 mod orders;
 mod paging;
 mod query;
