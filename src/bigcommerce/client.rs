@@ -1,22 +1,26 @@
 //! `BigCommerce` (one per process: the HTTP client, base URL, retry policy, request counter
 //! and one rate limiter per store) and `StoreClient` (one store and its token).
 //!
-//! Every GET goes through the store's limiter and the retry loop: 429s wait for the window
-//! to reset, transient failures back off, anything else is returned at once. Nothing here
-//! logs or returns the token, or query strings.
+//! Every request, GET or write, goes through one path (`send_once`): the store's limiter,
+//! then the retry loop. 429s wait for the window to reset; a GET's transient failures back
+//! off; a write is resent only when BigCommerce cannot have performed it (a 429, or no
+//! connection), see `write.rs`. Nothing here logs or returns the token, query strings or
+//! request bodies.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use reqwest::{StatusCode, header};
+use bytes::Bytes;
+use reqwest::{Method, StatusCode, header};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::error::classify;
 use super::limiter::{RateHeaders, RateLimitState, SharedBudget, StoreLimiter};
 use super::retry::{Attempts, Next, RetryPolicy};
+use super::write::{Outcome, Stage, read_result, unreadable_answer, write_result};
 use super::{BigCommerceError, models};
 use crate::domain::{Secret, StoreHash};
 
@@ -135,9 +139,25 @@ pub struct StoreClient<'a> {
     retry: RetryPolicy,
 }
 
-/// One attempt's outcome, and the 429's reset time when it had one.
+/// One request to send: the method, the path with its query, and the JSON body of a POST
+/// or PUT.
+struct Request<'p> {
+    method: Method,
+    path_and_query: &'p str,
+    body: Option<Bytes>,
+}
+
+impl Request<'_> {
+    /// The path without its query string (filters may hold customer data): what logs and
+    /// errors name.
+    fn path(&self) -> &str {
+        self.path_and_query.split('?').next().unwrap_or_default()
+    }
+}
+
+/// How one attempt ended, and the rate-limit reset time its headers gave.
 struct Attempt {
-    result: Result<(StatusCode, bytes::Bytes), BigCommerceError>,
+    outcome: Outcome,
     reset_ms: Option<u64>,
 }
 
@@ -161,64 +181,100 @@ impl StoreClient<'_> {
     /// GETs `path_and_query` (e.g. `/v2/store`) and returns the status and body, after
     /// waiting out 429s and retrying transient failures; maps transport failures, 401, 403,
     /// 404, 429 and other non-2xx statuses to errors.
-    async fn get_raw(
+    async fn get_raw(&self, path_and_query: &str) -> Result<(StatusCode, Bytes), BigCommerceError> {
+        self.request(&Request {
+            method: Method::GET,
+            path_and_query,
+            body: None,
+        })
+        .await
+    }
+
+    /// Sends `request` until it succeeds or fails for good. GETs follow the retry policy;
+    /// writes are resent only after a 429 or a failure to connect (see `write.rs`).
+    async fn request(
         &self,
-        path_and_query: &str,
-    ) -> Result<(StatusCode, bytes::Bytes), BigCommerceError> {
+        request: &Request<'_>,
+    ) -> Result<(StatusCode, Bytes), BigCommerceError> {
         let mut attempts = Attempts::default();
         loop {
-            let attempt = self.send_once(path_and_query).await;
-            let error = match attempt.result {
+            let attempt = self.send_once(request).await;
+            let result = if request.method == Method::GET {
+                read_result(attempt.outcome, attempt.reset_ms)
+            } else {
+                write_result(
+                    &request.method,
+                    request.path(),
+                    attempt.outcome,
+                    attempt.reset_ms,
+                )
+            };
+            let error = match result {
                 Ok(ok) => return Ok(ok),
                 Err(error) => error,
             };
             match attempts.after(&self.retry, &error, attempt.reset_ms) {
                 Next::Fail => return Err(error),
                 Next::AwaitReset(reset) => {
-                    self.log_retry(path_and_query, &error, &attempts, reset);
+                    self.log_retry(request, &error, &attempts, reset);
                     // The limiter holds this and every other request to the store until then.
                     self.limiter.exhaust_for(reset);
                 }
                 Next::Backoff(delay) => {
-                    self.log_retry(path_and_query, &error, &attempts, delay);
+                    self.log_retry(request, &error, &attempts, delay);
                     tokio::time::sleep(delay).await;
                 }
             }
         }
     }
 
-    /// Sends one GET once the limiter allows it, and records the rate-limit headers.
-    async fn send_once(&self, path_and_query: &str) -> Attempt {
+    /// Sends `request` once the limiter allows it, records the rate-limit headers, and
+    /// reads the whole answer. The one place a request leaves this process.
+    async fn send_once(&self, request: &Request<'_>) -> Attempt {
         let _in_flight = self.limiter.acquire().await;
         self.bc.requests_sent.fetch_add(1, Ordering::Relaxed);
-        let sent = self
+        let mut builder = self
             .bc
             .http
-            .get(self.url(path_and_query))
+            .request(request.method.clone(), self.url(request.path_and_query))
             .header("X-Auth-Token", self.token.expose())
-            .header(header::ACCEPT, "application/json")
-            .send()
-            .await;
-        let response = match sent {
+            .header(header::ACCEPT, "application/json");
+        if let Some(body) = &request.body {
+            builder = builder
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let response = match builder.send().await {
             Ok(response) => response,
-            Err(e) => return self.failed(e),
+            Err(e) => {
+                // Nothing was sent when the connection could not be made.
+                let stage = if e.is_connect() {
+                    Stage::Connect
+                } else {
+                    Stage::Send
+                };
+                return self.failed(e, stage);
+            }
         };
         let rate = RateHeaders::parse(response.headers());
         self.limiter.record(rate);
         let status = response.status();
-        let body = match response.bytes().await {
-            Ok(body) => body,
-            Err(e) => return self.failed(e),
+        let outcome = match response.bytes().await {
+            Ok(body) => Outcome::Answered(status, body),
+            Err(e) => return self.failed(e, Stage::Body),
         };
         Attempt {
-            result: classify(status, body, rate.reset_ms),
+            outcome,
             reset_ms: rate.reset_ms,
         }
     }
 
-    fn failed(&self, e: reqwest::Error) -> Attempt {
+    fn failed(&self, e: reqwest::Error, stage: Stage) -> Attempt {
         Attempt {
-            result: Err(self.transport_error(e)),
+            outcome: Outcome::Failed {
+                error: self.transport_error(e),
+                stage,
+            },
             reset_ms: None,
         }
     }
@@ -234,15 +290,15 @@ impl StoreClient<'_> {
         }
     }
 
-    /// Logs the path without its query (filters may hold customer data), never the token.
+    /// Logs the method and the path without its query (filters may hold customer data),
+    /// never the token or the body.
     fn log_retry(
         &self,
-        path_and_query: &str,
+        request: &Request<'_>,
         error: &BigCommerceError,
         attempts: &Attempts,
         delay: Duration,
     ) {
-        let path = path_and_query.split('?').next().unwrap_or_default();
         let status = match error {
             BigCommerceError::Status { status, .. } => Some(*status),
             BigCommerceError::RateLimited { .. } => Some(429),
@@ -250,7 +306,8 @@ impl StoreClient<'_> {
         };
         tracing::warn!(
             store = self.hash.as_str(),
-            path,
+            method = request.method.as_str(),
+            path = request.path(),
             status,
             %error,
             retry = attempts.transient,
@@ -283,5 +340,65 @@ impl StoreClient<'_> {
     /// A cheap GET that succeeds if the token may read `path_and_query` (204 counts).
     pub async fn probe(&self, path_and_query: &str) -> Result<(), BigCommerceError> {
         self.get_raw(path_and_query).await.map(|_| ())
+    }
+
+    /// POSTs `body` as JSON to `path` (e.g. `/v2/orders`) and decodes the JSON answer.
+    ///
+    /// A 429 is waited out and resent (BigCommerce did not perform it), and so is a failure
+    /// to connect. A timeout, a dropped connection, a truncated answer, a 5xx or a 2xx whose
+    /// body does not decode as `T` is [`BigCommerceError::OutcomeUnknown`]: it is never
+    /// resent, and the caller should look the result up. Other 4xx answers are
+    /// [`BigCommerceError::Status`] with BigCommerce's message (401, 403 and 404 keep their
+    /// own variants).
+    pub async fn post_json<B, T>(&self, path: &str, body: &B) -> Result<T, BigCommerceError>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        self.write_json(Method::POST, path, body).await
+    }
+
+    /// PUTs `body` as JSON to `path` (e.g. `/v2/orders/{id}`) and decodes the JSON answer
+    /// (an empty one as `null`, for `T = ()`); errors as for [`Self::post_json`].
+    pub async fn put_json<B, T>(&self, path: &str, body: &B) -> Result<T, BigCommerceError>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        self.write_json(Method::PUT, path, body).await
+    }
+
+    /// DELETEs `path` (e.g. `/v3/hooks/{id}`); any 2xx, with or without a body, is success.
+    /// Errors as for [`Self::post_json`].
+    pub async fn delete(&self, path: &str) -> Result<(), BigCommerceError> {
+        let request = Request {
+            method: Method::DELETE,
+            path_and_query: path,
+            body: None,
+        };
+        self.request(&request).await.map(|_| ())
+    }
+
+    async fn write_json<B, T>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<T, BigCommerceError>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        let body = serde_json::to_vec(body).map_err(|e| BigCommerceError::Encode(e.to_string()))?;
+        let request = Request {
+            method,
+            path_and_query: path,
+            body: Some(Bytes::from(body)),
+        };
+        let (status, answer) = self.request(&request).await?;
+        // An empty answer (a 204) reads as `null`, so `T = ()` or `Option<_>` accepts it.
+        let json: &[u8] = if answer.is_empty() { b"null" } else { &answer };
+        serde_json::from_slice(json)
+            .map_err(|e| unreadable_answer(&request.method, request.path(), status, &e))
     }
 }

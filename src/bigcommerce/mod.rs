@@ -1,7 +1,8 @@
 //! The BigCommerce REST client (reqwest): base URL from `CARTBRIDGE_BIGCOMMERCE_API_URL`,
 //! `X-Auth-Token` from the vault, timeouts, per-store rate-limit pacing, retries of
-//! transient failures, v3 pagination, and errors classified so a merchant can act on
-//! them. Wire models live in `models.rs` and are mapped to domain values at the edge.
+//! transient failures, writes that are never resent blindly, v3 pagination, and errors
+//! classified so a merchant can act on them. Wire models live in `models.rs` and are
+//! mapped to domain values at the edge.
 
 mod client;
 mod error;
@@ -9,6 +10,7 @@ mod limiter;
 pub mod models;
 mod paginate;
 mod retry;
+mod write;
 
 pub use client::{BigCommerce, StoreClient};
 pub use error::BigCommerceError;

@@ -7,7 +7,8 @@ use super::BigCommerceError;
 
 /// How many times a GET that failed transiently (500, 502, 503, 504, a timeout or a
 /// connection error) is sent again, and the first delay; each retry doubles the delay and
-/// adds up to a quarter of it at random.
+/// adds up to a quarter of it at random. A write (POST, PUT, DELETE) uses it only when the
+/// connection could not be made, since nothing was sent; see `write.rs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Retries after the first attempt (0 = never retry).

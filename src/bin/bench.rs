@@ -1,25 +1,26 @@
 //! `bench`: measures cartbridge against a generated catalog served by the fake BigCommerce
 //! (the same fake the integration tests use) running in a child process, so that the
 //! figures printed are cartbridge's own: HTTP requests, wall time, products per second and
-//! peak memory (VmHWM) of the syncing process.
+//! peak memory (VmHWM) of the syncing process. `--latency-ms` delays every answer of the
+//! fake and `--quota N/WINDOW_MS` gives the store BigCommerce's quota windows; each run then
+//! also prints the requests answered 429 and the wall time against two bounds: the
+//! sequential one (requests × latency) and the quota one (requests ÷ allowed rate).
 //!
 //! ```text
 //! cargo run --release --bin bench -- inventory --products 100000 [--variants 3] [--page-size 250]
+//!     [--latency-ms 500] [--quota 150/30000]
 //! ```
 
 #![allow(clippy::print_stdout)]
 
-#[path = "../../tests/web/helpers/fake_bigcommerce.rs"]
+#[path = "../../tests/web/helpers/fake_bigcommerce/mod.rs"]
 #[allow(clippy::all, clippy::pedantic, unused)]
 mod fake_bigcommerce;
-#[path = "../../tests/web/helpers/fake_bigcommerce_models.rs"]
-#[allow(clippy::all, clippy::pedantic, unused)]
-mod fake_bigcommerce_models;
 
 use std::{
     collections::BTreeMap,
-    io::{BufRead, BufReader, Read, Write},
-    process::{Command, Stdio},
+    io::{BufRead, BufReader, Write},
+    process::{ChildStdin, ChildStdout, Command, Stdio},
     time::{Duration, Instant},
 };
 
@@ -63,15 +64,54 @@ enum BenchCommand {
         /// Database URL (default: a new SQLite file in a temporary folder).
         #[arg(long)]
         database_url: Option<String>,
+        /// Milliseconds the fake BigCommerce waits before answering each request.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// The store's quota, as REQUESTS/WINDOW_MS (BigCommerce Standard: 150/30000).
+        /// Default: no quota.
+        #[arg(long, value_parser = parse_quota)]
+        quota: Option<Quota>,
     },
-    /// (internal) Serves the fake BigCommerce with a generated catalog; prints its URL.
+    /// (internal) Serves the fake BigCommerce with a generated catalog; prints its URL,
+    /// then answers each `STATS` line on stdin with what it saw since the last one.
     #[command(hide = true)]
     Fake {
         #[arg(long)]
         products: usize,
         #[arg(long)]
         variants: usize,
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        #[arg(long, value_parser = parse_quota)]
+        quota: Option<Quota>,
     },
+}
+
+/// A rate-limit quota: `requests` per window of `window_ms`.
+#[derive(Debug, Clone, Copy)]
+struct Quota {
+    requests: u32,
+    window_ms: u64,
+}
+
+impl std::fmt::Display for Quota {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.requests, self.window_ms)
+    }
+}
+
+fn parse_quota(raw: &str) -> Result<Quota, String> {
+    let invalid = || format!("{raw:?}: expected REQUESTS/WINDOW_MS, e.g. 150/30000");
+    let (requests, window_ms) = raw.split_once('/').ok_or_else(invalid)?;
+    let requests: u32 = requests.trim().parse().map_err(|_| invalid())?;
+    let window_ms: u64 = window_ms.trim().parse().map_err(|_| invalid())?;
+    if requests == 0 || window_ms == 0 {
+        return Err(invalid());
+    }
+    Ok(Quota {
+        requests,
+        window_ms,
+    })
 }
 
 fn main() -> anyhow::Result<()> {
@@ -80,36 +120,166 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     match cli.command {
-        BenchCommand::Fake { products, variants } => {
-            runtime.block_on(serve_fake(products, variants))
-        }
+        BenchCommand::Fake {
+            products,
+            variants,
+            latency_ms,
+            quota,
+        } => runtime.block_on(serve_fake(products, variants, latency_ms, quota)),
         BenchCommand::Inventory {
             products,
             variants,
             page_size,
             database_url,
-        } => runtime.block_on(bench_inventory(products, variants, page_size, database_url)),
+            latency_ms,
+            quota,
+        } => runtime.block_on(bench_inventory(
+            Catalog { products, variants },
+            page_size,
+            database_url,
+            FakeSetup { latency_ms, quota },
+        )),
     }
 }
 
-/// The child: a fake store with `products` generated products and an unlimited quota.
-async fn serve_fake(products: usize, variants: usize) -> anyhow::Result<()> {
+/// The generated catalog's size.
+#[derive(Debug, Clone, Copy)]
+struct Catalog {
+    products: usize,
+    variants: usize,
+}
+
+/// How the fake BigCommerce answers: its latency and the store's quota.
+#[derive(Debug, Clone, Copy)]
+struct FakeSetup {
+    latency_ms: u64,
+    quota: Option<Quota>,
+}
+
+/// The child: a fake store with `products` generated products, answering after
+/// `latency_ms`, with `quota` (default: unlimited).
+async fn serve_fake(
+    products: usize,
+    variants: usize,
+    latency_ms: u64,
+    quota: Option<Quota>,
+) -> anyhow::Result<()> {
+    use tokio::io::AsyncBufReadExt;
     let fake = fake_bigcommerce::FakeBigCommerce::start().await;
     fake.add_store(fake_bigcommerce::FakeStore::new(STORE));
     fake.add_token(STORE, TOKEN, &["store_v2_products_read_only"]);
-    // The benchmark measures cartbridge, not BigCommerce's quota (150 per 30 s on most
-    // plans, which would make any catalog take minutes by design).
-    fake.set_rate_limit(STORE, u32::MAX, 30_000);
+    match quota {
+        Some(q) => fake.set_rate_limit(STORE, q.requests, q.window_ms),
+        // By default the benchmark measures cartbridge, not BigCommerce's quota (150 per
+        // 30 s on most plans, which would make any catalog take minutes by design).
+        None => fake.set_rate_limit(STORE, u32::MAX, 30_000),
+    }
+    fake.set_latency(Duration::from_millis(latency_ms));
     fake.generate_catalog(STORE, products, variants);
     println!("READY {}", fake.api_url());
     std::io::stdout().flush()?;
-    // Serve until the parent closes our stdin.
-    tokio::task::spawn_blocking(|| {
-        let mut sink = Vec::new();
-        let _ = std::io::stdin().read_to_end(&mut sink);
-    })
-    .await?;
+    // Serve until the parent closes our stdin; answer its STATS lines meanwhile.
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines.next_line().await? {
+        if line.trim() == "STATS" {
+            println!(
+                "STATS {} {} {}",
+                fake.requests().len(),
+                fake.count_answered(429),
+                fake.max_in_flight()
+            );
+            std::io::stdout().flush()?;
+            fake.clear_requests();
+        }
+    }
     Ok(())
+}
+
+/// What the fake saw between two [`FakeChild::stats`] calls.
+#[derive(Debug, Default, Clone, Copy)]
+struct FakeStats {
+    requests: u64,
+    rate_limited: u64,
+    max_in_flight: u64,
+}
+
+/// The fake BigCommerce child process and its stdin/stdout protocol.
+struct FakeChild {
+    process: std::process::Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    api_url: String,
+}
+
+impl FakeChild {
+    fn start(catalog: Catalog, setup: FakeSetup) -> anyhow::Result<Self> {
+        let mut args = vec![
+            "fake".to_owned(),
+            "--products".to_owned(),
+            catalog.products.to_string(),
+            "--variants".to_owned(),
+            catalog.variants.to_string(),
+            "--latency-ms".to_owned(),
+            setup.latency_ms.to_string(),
+        ];
+        if let Some(quota) = setup.quota {
+            args.extend(["--quota".to_owned(), quota.to_string()]);
+        }
+        let mut process = Command::new(std::env::current_exe()?)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("cannot start the fake BigCommerce")?;
+        let stdin = process.stdin.take();
+        let mut stdout = BufReader::new(process.stdout.take().context("child stdout")?);
+        let mut line = String::new();
+        stdout.read_line(&mut line)?;
+        let Some(api_url) = line.trim().strip_prefix("READY ") else {
+            bail!("the fake BigCommerce did not start: {line:?}");
+        };
+        let api_url = api_url.to_owned();
+        Ok(Self {
+            process,
+            stdin,
+            stdout,
+            api_url,
+        })
+    }
+
+    fn pid(&self) -> String {
+        self.process.id().to_string()
+    }
+
+    /// What the fake saw since the previous call (or since it started).
+    fn stats(&mut self) -> anyhow::Result<FakeStats> {
+        let stdin = self.stdin.as_mut().context("the fake's stdin is closed")?;
+        stdin.write_all(b"STATS\n")?;
+        stdin.flush()?;
+        let mut line = String::new();
+        self.stdout.read_line(&mut line)?;
+        let numbers: Vec<u64> = line
+            .trim()
+            .strip_prefix("STATS ")
+            .with_context(|| format!("unexpected answer from the fake: {line:?}"))?
+            .split_whitespace()
+            .map(str::parse)
+            .collect::<Result<_, _>>()?;
+        let [requests, rate_limited, max_in_flight] = numbers[..] else {
+            bail!("unexpected answer from the fake: {line:?}");
+        };
+        Ok(FakeStats {
+            requests,
+            rate_limited,
+            max_in_flight,
+        })
+    }
+
+    /// Closes its stdin, so it exits, and waits for it.
+    fn stop(mut self) {
+        drop(self.stdin.take());
+        let _ = self.process.wait();
+    }
 }
 
 /// CPU seconds (user + system) a process has used so far, from `/proc/PID/stat`.
@@ -142,35 +312,28 @@ fn peak_memory_mib() -> f64 {
 }
 
 async fn bench_inventory(
-    products: usize,
-    variants: usize,
+    catalog: Catalog,
     page_size: u32,
     database_url: Option<String>,
+    setup: FakeSetup,
 ) -> anyhow::Result<()> {
+    let Catalog { products, variants } = catalog;
     println!("generating {products} products × {variants} variants in the fake BigCommerce…");
-    let mut child = Command::new(std::env::current_exe()?)
-        .args([
-            "fake",
-            "--products",
-            &products.to_string(),
-            "--variants",
-            &variants.to_string(),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("cannot start the fake BigCommerce")?;
-    let fake_pid = child.id().to_string();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().context("child stdout")?).read_line(&mut line)?;
-    let Some(api_url) = line.trim().strip_prefix("READY ") else {
-        bail!("the fake BigCommerce did not start: {line:?}");
-    };
+    println!(
+        "fake latency {} ms, quota {}",
+        setup.latency_ms,
+        setup
+            .quota
+            .map_or_else(|| "none".to_owned(), |q| format!("{q} (requests/ms)"))
+    );
+    let mut fake = FakeChild::start(catalog, setup)?;
+    let fake_pid = fake.pid();
+    let api_url = fake.api_url.clone();
 
     let data_dir = tempfile_dir()?;
     let mut raw: BTreeMap<&'static str, String> = BTreeMap::new();
     raw.insert("CARTBRIDGE_DATA_DIR", data_dir.display().to_string());
-    raw.insert("CARTBRIDGE_BIGCOMMERCE_API_URL", api_url.to_owned());
+    raw.insert("CARTBRIDGE_BIGCOMMERCE_API_URL", api_url);
     if let Some(url) = database_url {
         raw.insert("CARTBRIDGE_DATABASE_URL", url);
     }
@@ -236,6 +399,7 @@ async fn bench_inventory(
         };
         let wall = started.elapsed();
         let requests = ctx.bigcommerce.requests_sent() - requests_before;
+        let seen = fake.stats()?;
         if run.status != "succeeded" {
             bail!(
                 "the {label} run {}: {}",
@@ -252,7 +416,12 @@ async fn bench_inventory(
             "  HTTP requests         {requests} (ceil({products}/{page_size}) = {})",
             products.div_ceil(page_size as usize)
         );
+        println!(
+            "  answered 429          {} of the {} requests the fake saw ({} at most at once)",
+            seen.rate_limited, seen.requests, seen.max_in_flight
+        );
         println!("  wall time             {:.2} s", wall.as_secs_f64());
+        print_bounds(requests, wall, setup);
         println!(
             "  products per second   {:.0}",
             run.fetched as f64 / wall.as_secs_f64().max(1e-9)
@@ -270,10 +439,37 @@ async fn bench_inventory(
         println!("  peak memory (VmHWM)   {:.1} MiB", peak_memory_mib());
     }
     jobs.shutdown().await;
-    drop(child.stdin.take());
-    let _ = child.wait();
+    fake.stop();
     let _ = std::fs::remove_dir_all(&data_dir);
     Ok(())
+}
+
+/// The wall time against the sequential bound (every request waits the latency, one after
+/// another) and the quota bound (requests ÷ allowed rate), when there is one.
+fn print_bounds(requests: u64, wall: Duration, setup: FakeSetup) {
+    let wall = wall.as_secs_f64();
+    let line = |name: &str, bound_s: f64, how: String| {
+        println!(
+            "  {name:<21} {bound_s:.2} s ({how}); wall ÷ bound = {:.2}",
+            wall / bound_s
+        );
+    };
+    if setup.latency_ms > 0 {
+        let bound = requests as f64 * setup.latency_ms as f64 / 1000.0;
+        line(
+            "sequential bound",
+            bound,
+            format!("{requests} × {} ms", setup.latency_ms),
+        );
+    }
+    if let Some(q) = setup.quota {
+        let bound = requests as f64 * q.window_ms as f64 / f64::from(q.requests) / 1000.0;
+        line(
+            "quota bound",
+            bound,
+            format!("{requests} × {} ms / {}", q.window_ms, q.requests),
+        );
+    }
 }
 
 /// A tenant and its owner, straight in the database (the benchmark has no browser).

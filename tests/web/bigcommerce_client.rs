@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use cartbridge::bigcommerce::models::{Product, V3List};
 use cartbridge::bigcommerce::{BigCommerce, BigCommerceError, Paginator, RetryPolicy};
 use cartbridge::domain::{Secret, StoreHash};
-use serde_json::Value;
+use serde_json::{Value, json};
 use url::Url;
 
 use crate::helpers::fake_bigcommerce::{FakeBigCommerce, FakeStore, Fault, RecordedRequest};
@@ -279,4 +279,342 @@ async fn a_client_without_retries_reports_the_first_server_error() {
         BigCommerceError::Status { status: 502, .. }
     ));
     assert_eq!(env.bc.requests_sent(), 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Writes
+// ---------------------------------------------------------------------------------------
+
+const ORDERS: &str = "/v2/orders";
+
+/// A store whose token may write orders and customers (hooks need no scope).
+async fn write_env() -> Env {
+    let fake = FakeBigCommerce::start().await;
+    fake.add_store(FakeStore::new(STORE));
+    fake.add_token(
+        STORE,
+        TOKEN,
+        &[
+            "store_v2_orders",
+            "store_v2_customers",
+            "store_v2_information_read_only",
+        ],
+    );
+    let bc = client_for(&fake.api_url(), Duration::from_secs(5));
+    Env {
+        fake,
+        bc,
+        hash: StoreHash::parse(STORE).unwrap(),
+        token: Secret::new(TOKEN.to_string()),
+    }
+}
+
+fn client_for(api_url: &str, timeout: Duration) -> BigCommerce {
+    BigCommerce::new(Url::parse(api_url).unwrap(), timeout)
+        .unwrap()
+        .with_retry_policy(RetryPolicy {
+            max_retries: 3,
+            base_delay: Duration::from_millis(50),
+        })
+}
+
+/// The minimal order of BigCommerce's docs: a billing address and one custom line.
+fn new_order(zip: &str) -> Value {
+    json!({
+        "billing_address": {
+            "first_name": "Jane", "last_name": "Doe", "street_1": "123 Main Street",
+            "city": "Austin", "state": "Texas", "zip": zip, "country": "United States",
+            "country_iso2": "US", "email": "janedoe@example.com"
+        },
+        "products": [
+            {"name": "Custom item", "quantity": 1, "price_inc_tax": 50, "price_ex_tax": 45}
+        ],
+        "external_order_id": "PO-1001"
+    })
+}
+
+fn posts(fake: &FakeBigCommerce, path: &str) -> Vec<RecordedRequest> {
+    fake.requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with(path))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_429_on_a_post_is_waited_out_and_retried_and_the_order_exists_once() {
+    let env = write_env().await;
+    env.fake.inject(Fault::RateLimited {
+        reset_ms: 300,
+        path_prefix: ORDERS.into(),
+        times: 1,
+    });
+    let client = env.bc.store(&env.hash, &env.token);
+
+    let started = Instant::now();
+    let order: Value = client.post_json(ORDERS, &new_order("78751")).await.unwrap();
+
+    assert_eq!(order["id"], 100);
+    assert_eq!(order["external_order_id"], "PO-1001");
+    assert_eq!(statuses(&posts(&env.fake, ORDERS)), [429, 200]);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(env.fake.orders(STORE).len(), 1);
+    let state = env.bc.rate_limit_state(&env.hash).unwrap();
+    assert_eq!(state.pauses, 1, "the limiter held the resend: {state:?}");
+}
+
+#[tokio::test]
+async fn a_connection_dropped_after_the_store_created_the_order_is_outcome_unknown_and_not_resent()
+{
+    let env = write_env().await;
+    env.fake.inject(Fault::DropAfterWrite {
+        path_prefix: ORDERS.into(),
+        times: 1,
+    });
+    let client = env.bc.store(&env.hash, &env.token);
+
+    let error = client
+        .post_json::<_, Value>(ORDERS, &new_order("78751"))
+        .await
+        .unwrap_err();
+
+    assert!(error.is_outcome_unknown(), "{error:?}");
+    assert!(!error.is_retryable(), "the job must not re-run it blindly");
+    let message = error.to_string();
+    assert!(
+        message.contains("may or may not have performed POST /v2/orders (the answer was cut short"),
+        "{message}"
+    );
+    assert_eq!(posts(&env.fake, ORDERS).len(), 1, "not resent");
+    assert_eq!(env.bc.requests_sent(), 1);
+    assert_eq!(env.fake.orders(STORE).len(), 1, "the store did create it");
+}
+
+#[tokio::test]
+async fn a_server_error_after_a_post_is_outcome_unknown() {
+    let env = write_env().await;
+    env.fake.inject(Fault::Status {
+        status: 500,
+        path_prefix: ORDERS.into(),
+        times: 1,
+    });
+    let client = env.bc.store(&env.hash, &env.token);
+
+    let error = client
+        .post_json::<_, Value>(ORDERS, &new_order("78751"))
+        .await
+        .unwrap_err();
+
+    assert_eq!(
+        error,
+        BigCommerceError::OutcomeUnknown {
+            method: "POST".into(),
+            path: ORDERS.into(),
+            reason: "BigCommerce answered 500: Internal Server Error".into(),
+        }
+    );
+    assert!(!error.is_retryable());
+    assert_eq!(statuses(&posts(&env.fake, ORDERS)), [500], "not retried");
+}
+
+#[tokio::test]
+async fn a_post_that_times_out_is_outcome_unknown_and_not_resent() {
+    let env = write_env().await;
+    env.fake.inject(Fault::Slow {
+        delay: Duration::from_millis(1500),
+        path_prefix: ORDERS.into(),
+        times: 1,
+    });
+    let bc = client_for(&env.fake.api_url(), Duration::from_millis(500));
+    let client = bc.store(&env.hash, &env.token);
+
+    let error = client
+        .post_json::<_, Value>(ORDERS, &new_order("78751"))
+        .await
+        .unwrap_err();
+
+    assert!(error.is_outcome_unknown(), "{error:?}");
+    assert!(
+        error.to_string().contains("no answer within 1 s"),
+        "{error}"
+    );
+    assert_eq!(bc.requests_sent(), 1);
+    assert_eq!(posts(&env.fake, ORDERS).len(), 1);
+}
+
+#[tokio::test]
+async fn a_post_that_cannot_connect_is_retried_like_a_get() {
+    // A port nobody listens on any more: the connection is refused, nothing is sent.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let bc = client_for(&url, Duration::from_secs(2));
+    let (hash, token) = (StoreHash::parse(STORE).unwrap(), Secret::new(TOKEN.into()));
+
+    let error = bc
+        .store(&hash, &token)
+        .post_json::<_, Value>(ORDERS, &new_order("78751"))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(error, BigCommerceError::Unreachable(_)),
+        "{error:?}"
+    );
+    assert!(error.is_retryable());
+    assert_eq!(bc.requests_sent(), 4, "1 attempt + 3 retries");
+}
+
+#[tokio::test]
+async fn a_400_carries_bigcommerce_s_own_message() {
+    let env = write_env().await;
+    let client = env.bc.store(&env.hash, &env.token);
+
+    let error = client
+        .post_json::<_, Value>(ORDERS, &new_order("7"))
+        .await
+        .unwrap_err();
+
+    assert_eq!(
+        error,
+        BigCommerceError::Status {
+            status: 400,
+            message: "The field 'billing_address.zip' is invalid.".into()
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "BigCommerce answered 400: The field 'billing_address.zip' is invalid."
+    );
+    assert!(!error.is_retryable());
+    assert_eq!(posts(&env.fake, ORDERS).len(), 1);
+    assert!(env.fake.orders(STORE).is_empty());
+
+    // v3: the title and each field's message.
+    let customers = json!([{"email": "not-an-email", "first_name": "Jane"}]);
+    let error = client
+        .post_json::<_, Value>("/v3/customers", &customers)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        BigCommerceError::Status {
+            status: 422,
+            message: "JSON data is missing or invalid (0.email: error.format; 0.last_name: \
+                      error.path.missing)"
+                .into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn an_order_is_updated_with_put_and_archived_with_delete() {
+    let env = write_env().await;
+    let client = env.bc.store(&env.hash, &env.token);
+    let order: Value = client.post_json(ORDERS, &new_order("78751")).await.unwrap();
+    let path = format!("{ORDERS}/{}", order["id"]);
+
+    let updated: Value = client
+        .put_json(&path, &json!({"status_id": 11}))
+        .await
+        .unwrap();
+    client.delete(&path).await.unwrap();
+
+    assert_eq!(updated["status_id"], 11);
+    assert_eq!(updated["status"], "Awaiting Fulfillment");
+    let orders = env.fake.orders(STORE);
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0]["is_deleted"], true, "DELETE archives (204)");
+    let methods: Vec<String> = env.fake.requests().into_iter().map(|r| r.method).collect();
+    assert_eq!(methods, ["POST", "PUT", "DELETE"]);
+    assert!(
+        env.fake
+            .requests()
+            .iter()
+            .skip(1)
+            .all(|r| r.status == 200 || r.status == 204)
+    );
+    assert_eq!(
+        client.delete("/v2/orders/999").await,
+        Err(BigCommerceError::NotFound)
+    );
+}
+
+#[tokio::test]
+async fn a_hook_is_created_updated_and_deleted() {
+    let env = write_env().await;
+    let client = env.bc.store(&env.hash, &env.token);
+    let hook = json!({
+        "scope": "store/order/created",
+        "destination": "https://cartbridge.example.com/bigcommerce/webhooks/7",
+        "is_active": true,
+        "headers": {"X-Cartbridge-Secret": "s3cret"}
+    });
+
+    let created: Value = client.post_json("/v3/hooks", &hook).await.unwrap();
+    let path = format!("/v3/hooks/{}", created["data"]["id"]);
+    let updated: Value = client
+        .put_json(&path, &json!({"is_active": false}))
+        .await
+        .unwrap();
+    assert_eq!(updated["data"]["is_active"], false);
+    assert_eq!(env.fake.hooks(STORE)[0]["is_active"], false);
+    client.delete(&path).await.unwrap();
+
+    assert!(env.fake.hooks(STORE).is_empty());
+    // Creating the same hook twice is refused with BigCommerce's reason.
+    client
+        .post_json::<_, Value>("/v3/hooks", &hook)
+        .await
+        .unwrap();
+    let error = client
+        .post_json::<_, Value>("/v3/hooks", &hook)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, BigCommerceError::Status { status: 422, message }
+            if message.starts_with("Webhook already exists for this scope and destination.")),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_fake_s_latency_delays_every_answer_and_concurrent_requests_overlap() {
+    let env = write_env().await;
+    env.fake.set_latency(Duration::from_millis(250));
+    let client = env.bc.store(&env.hash, &env.token);
+
+    let started = Instant::now();
+    let (a, b, c) = tokio::join!(
+        client.store_time(),
+        client.store_time(),
+        client.store_time()
+    );
+    let took = started.elapsed();
+
+    assert!(a.is_ok() && b.is_ok() && c.is_ok());
+    assert!(took >= Duration::from_millis(250), "{took:?}");
+    assert!(
+        took < Duration::from_millis(750),
+        "not one after another: {took:?}"
+    );
+    assert_eq!(env.fake.max_in_flight(), 3);
+    assert_eq!(env.bc.requests_sent(), 3);
+}
+
+#[tokio::test]
+async fn an_empty_answer_to_a_write_decodes_as_unit() {
+    let env = write_env().await;
+    env.fake.inject(Fault::Status {
+        status: 204,
+        path_prefix: "/v2/orders/100".into(),
+        times: 1,
+    });
+    let client = env.bc.store(&env.hash, &env.token);
+
+    client
+        .put_json::<_, ()>("/v2/orders/100", &json!({"status_id": 2}))
+        .await
+        .unwrap();
+
+    assert_eq!(statuses(&env.fake.requests()), [204]);
 }

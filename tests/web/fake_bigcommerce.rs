@@ -598,6 +598,142 @@ async fn rate_limit_headers_and_429() {
     let r = get(&c, &u, TOKEN).await;
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(header(&r, "x-rate-limit-requests-left"), "1");
+    assert_eq!(bc.count_answered(429), 3, "429s are recorded as such");
+    bc.stop().await;
+}
+
+#[tokio::test]
+async fn a_429_beyond_the_quota_says_when_the_window_refills() {
+    let (bc, c) = setup().await;
+    let u = url(&bc, "/v2/time");
+    bc.set_rate_limit(STORE, 2, 1_000);
+    let started = Instant::now();
+    for _ in 0..2 {
+        assert_eq!(get(&c, &u, TOKEN).await.status().as_u16(), 200);
+    }
+
+    let r = get(&c, &u, TOKEN).await;
+
+    assert_eq!(r.status().as_u16(), 429);
+    assert_eq!(header(&r, "x-rate-limit-requests-left"), "0");
+    assert_eq!(header(&r, "x-rate-limit-requests-quota"), "2");
+    assert_eq!(header(&r, "x-rate-limit-time-window-ms"), "1000");
+    let reset: u64 = header(&r, "x-rate-limit-time-reset-ms")
+        .parse()
+        .expect("reset");
+    let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap();
+    assert!(
+        reset > 0 && reset <= 1_000 - elapsed.min(1_000) + 5,
+        "the reset counts down to the end of the window: {reset} ms after {elapsed} ms"
+    );
+    // A refused request does not use the quota: after the reset the whole quota is back.
+    tokio::time::sleep(Duration::from_millis(reset + 20)).await;
+    let r = get(&c, &u, TOKEN).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(header(&r, "x-rate-limit-requests-left"), "1");
+    assert_eq!(bc.count_answered(429), 1);
+    bc.stop().await;
+}
+
+#[tokio::test]
+async fn drop_after_write_performs_the_write_then_cuts_the_announced_body() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (bc, c) = setup().await;
+    bc.inject(Fault::DropAfterWrite {
+        path_prefix: "/v2/orders".into(),
+        times: 1,
+    });
+    let order = json!({
+        "billing_address": {"first_name": "Jane", "last_name": "Doe", "street_1": "1 Main St",
+            "city": "Austin", "state": "Texas", "zip": "78751", "country_iso2": "US",
+            "email": "jane@example.com"},
+        "products": [{"name": "Custom item", "quantity": 1, "price_inc_tax": 50, "price_ex_tax": 45}],
+    })
+    .to_string();
+    let addr = bc.api_url().trim_start_matches("http://").to_string();
+    let mut socket = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let request = format!(
+        "POST /stores/{STORE}/v2/orders HTTP/1.1\r\nHost: {addr}\r\nX-Auth-Token: {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{order}",
+        order.len()
+    );
+    socket.write_all(request.as_bytes()).await.expect("write");
+
+    // Read until the fake closes the connection (a reset counts as closed).
+    let mut received = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let read_all = async {
+        while let Ok(n @ 1..) = socket.read(&mut chunk).await {
+            received.extend_from_slice(&chunk[..n]);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), read_all)
+        .await
+        .expect("the fake closes the connection");
+
+    let text = String::from_utf8_lossy(&received);
+    let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("x-rate-limit-requests-left"), "{head}");
+    let announced: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().expect("length"))
+        })
+        .expect("a Content-Length");
+    assert!(announced > 100, "the whole order is announced: {announced}");
+    assert_eq!(body.len(), announced / 2, "half the body, then the end");
+    assert_eq!(bc.orders(STORE).len(), 1, "the write was performed");
+    assert_eq!(bc.requests()[0].status, 200);
+
+    // Used up: the next POST is answered whole.
+    let order: Value = serde_json::from_str(&order).expect("json");
+    let (status, v) = send_json(&c, reqwest::Method::POST, &url(&bc, "/v2/orders"), &order).await;
+    assert_eq!(status, 200);
+    assert_eq!(v["id"], 101);
+    assert_eq!(bc.orders(STORE).len(), 2);
+    bc.stop().await;
+}
+
+#[tokio::test]
+async fn latency_delays_every_answer_and_overlapping_requests_are_served_together() {
+    let (bc, c) = setup().await;
+    let u = url(&bc, "/v2/time");
+    bc.set_latency(Duration::from_millis(300));
+
+    let started = Instant::now();
+    let (a, b, d, e) = tokio::join!(
+        get(&c, &u, TOKEN),
+        get(&c, &u, TOKEN),
+        get(&c, &u, TOKEN),
+        get(&c, &u, TOKEN)
+    );
+    let took = started.elapsed();
+
+    for r in [a, b, d, e] {
+        assert_eq!(r.status().as_u16(), 200);
+    }
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    assert!(
+        took < Duration::from_millis(900),
+        "served together: {took:?}"
+    );
+    assert_eq!(bc.max_in_flight(), 4);
+
+    bc.set_latency(Duration::ZERO);
+    bc.clear_requests();
+    let started = Instant::now();
+    assert_eq!(get(&c, &u, TOKEN).await.status().as_u16(), 200);
+    assert!(started.elapsed() < Duration::from_millis(300));
+    assert_eq!(
+        bc.max_in_flight(),
+        1,
+        "the peak restarts with the request log"
+    );
     bc.stop().await;
 }
 

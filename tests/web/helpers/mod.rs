@@ -3,7 +3,6 @@
 
 pub mod browser;
 pub mod fake_bigcommerce;
-pub mod fake_bigcommerce_models;
 pub mod fake_login;
 pub mod inventory;
 pub mod logs;
