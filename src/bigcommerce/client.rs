@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::limiter::{RateHeaders, RateLimitState, SharedBudget, StoreLimiter};
+use super::limiter::{Priority, RateHeaders, RateLimitState, SharedBudget, StoreLimiter};
 use super::retry::{Attempts, Next, RetryPolicy};
 use super::write::{Outcome, Stage, read_result, unreadable_answer, write_result};
 use super::{BigCommerceError, models};
@@ -96,6 +96,7 @@ impl BigCommerce {
             token,
             limiter: self.limiter(hash),
             retry: self.retry,
+            priority: Priority::Normal,
         }
     }
 
@@ -137,6 +138,7 @@ pub struct StoreClient<'a> {
     token: &'a Secret,
     limiter: Arc<StoreLimiter>,
     retry: RetryPolicy,
+    priority: Priority,
 }
 
 /// One request to send: the method, the path with its query, and the JSON body of a POST
@@ -166,6 +168,14 @@ impl StoreClient<'_> {
     /// person waits for the answer (429s are still waited out).
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
+        self
+    }
+
+    /// This client for bulk work (a sync's pages): its requests leave one request slot and
+    /// the next units of the store's budget to other jobs' requests waiting beside them, so
+    /// a purchase order is not held up behind a long sync.
+    pub fn bulk(mut self) -> Self {
+        self.priority = Priority::Bulk;
         self
     }
 
@@ -231,7 +241,7 @@ impl StoreClient<'_> {
     /// Sends `request` once the limiter allows it, records the rate-limit headers, and
     /// reads the whole answer. The one place a request leaves this process.
     async fn send_once(&self, request: &Request<'_>) -> Attempt {
-        let _in_flight = self.limiter.acquire().await;
+        let _in_flight = self.limiter.acquire_as(self.priority).await;
         self.bc.requests_sent.fetch_add(1, Ordering::Relaxed);
         let mut builder = self
             .bc

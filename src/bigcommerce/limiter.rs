@@ -76,6 +76,14 @@ impl RateHeaders {
     }
 }
 
+/// Whose request it is: bulk work (a sync's pages) gives way to everyone else's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Priority {
+    #[default]
+    Normal,
+    Bulk,
+}
+
 /// A future of a [`SharedBudget`] (trait objects return boxed futures).
 pub type BudgetFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -121,6 +129,8 @@ struct Budget {
     reset_at: Option<Instant>,
     in_flight: u64,
     pauses: u64,
+    /// Normal-priority requests waiting for the budget (bulk ones give way to them).
+    waiting: u64,
 }
 
 /// What a request should do before it is sent.
@@ -134,14 +144,24 @@ enum Decision {
 }
 
 impl Budget {
-    /// The reserve rule of the module docs, then the in-flight cap.
+    /// The reserve rule of the module docs and the in-flight cap. A bulk request also
+    /// leaves one slot free and the next units to normal requests waiting.
+    #[cfg(test)]
     fn decide(&self, now: Instant, max_in_flight: u64) -> Decision {
-        if self.in_flight >= max_in_flight {
+        self.decide_as(now, max_in_flight, Priority::Normal)
+    }
+
+    fn decide_as(&self, now: Instant, max_in_flight: u64, priority: Priority) -> Decision {
+        let (cap, reserved) = match priority {
+            Priority::Normal => (max_in_flight, 0),
+            Priority::Bulk => (max_in_flight.saturating_sub(1).max(1), self.waiting),
+        };
+        if self.in_flight >= cap {
             return Decision::AwaitResponse;
         }
         match (self.left, self.reset_at) {
             (None, _) => Decision::Go,
-            (Some(left), _) if left > self.in_flight => Decision::Go,
+            (Some(left), _) if left > self.in_flight + reserved => Decision::Go,
             (Some(_), Some(at)) if at > now => Decision::SleepUntil(at),
             // No reset instant and no response to wait for: send, and learn the budget.
             (Some(_), _) if self.in_flight == 0 => Decision::Go,
@@ -197,6 +217,25 @@ impl Default for StoreLimiter {
     }
 }
 
+/// Counts a normal request as waiting until it goes or is given up; then bulk requests
+/// held back for it may look again.
+struct Waiting<'a> {
+    limiter: &'a StoreLimiter,
+    counted: bool,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if self.counted {
+            {
+                let mut budget = self.limiter.lock();
+                budget.waiting = budget.waiting.saturating_sub(1);
+            }
+            self.limiter.changed.notify_waiters();
+        }
+    }
+}
+
 /// Counts a request as in flight until dropped.
 pub(crate) struct Permit<'a> {
     limiter: &'a StoreLimiter,
@@ -231,8 +270,14 @@ impl StoreLimiter {
     /// Waits (tokio sleep) until the reserve rule and the in-flight cap let one more
     /// request go, and then until the shared budget (if any) grants it a unit; counts it as
     /// in flight until the permit is dropped.
+    #[cfg(test)]
     pub async fn acquire(&self) -> Permit<'_> {
-        let permit = self.acquire_local().await;
+        self.acquire_as(Priority::Normal).await
+    }
+
+    /// [`StoreLimiter::acquire`] for a request of `priority`.
+    pub async fn acquire_as(&self, priority: Priority) -> Permit<'_> {
+        let permit = self.acquire_local(priority).await;
         if let Some((store, shared)) = &self.shared {
             while let Some(wait) = shared.take(store).await {
                 self.lock().pauses += 1;
@@ -242,7 +287,12 @@ impl StoreLimiter {
         permit
     }
 
-    async fn acquire_local(&self) -> Permit<'_> {
+    async fn acquire_local(&self, priority: Priority) -> Permit<'_> {
+        // Counts this request among the normal ones waiting until it goes (or is dropped).
+        let mut waiting = Waiting {
+            limiter: self,
+            counted: false,
+        };
         loop {
             // Registered before the check, so a change right after it is not missed.
             let changed = self.changed.notified();
@@ -252,15 +302,24 @@ impl StoreLimiter {
                 let mut budget = self.lock();
                 let now = Instant::now();
                 budget.refill_if_reset(now);
-                let decision = budget.decide(now, self.max_in_flight);
+                let decision = budget.decide_as(now, self.max_in_flight, priority);
                 match decision {
                     Decision::Go => budget.in_flight += 1,
-                    Decision::SleepUntil(_) | Decision::AwaitResponse => budget.pauses += 1,
+                    Decision::SleepUntil(_) | Decision::AwaitResponse => {
+                        budget.pauses += 1;
+                        if priority == Priority::Normal && !waiting.counted {
+                            budget.waiting += 1;
+                            waiting.counted = true;
+                        }
+                    }
                 }
                 decision
             };
             match decision {
-                Decision::Go => return Permit { limiter: self },
+                Decision::Go => {
+                    drop(waiting);
+                    return Permit { limiter: self };
+                }
                 Decision::SleepUntil(at) => tokio::time::sleep_until(at).await,
                 Decision::AwaitResponse => changed.await,
             }
@@ -355,6 +414,36 @@ mod tests {
         assert_eq!(budget.decide(now, 9), Decision::Go);
         budget.record(seen(100, 1000), now);
         assert_eq!(budget.decide(now, 8), Decision::AwaitResponse);
+    }
+
+    #[test]
+    fn bulk_requests_leave_a_slot_and_the_next_units_to_normal_ones_waiting() {
+        let now = Instant::now();
+        let mut budget = Budget {
+            in_flight: 7,
+            ..Budget::default()
+        };
+        assert_eq!(
+            budget.decide_as(now, 8, Priority::Bulk),
+            Decision::AwaitResponse
+        );
+        assert_eq!(budget.decide_as(now, 8, Priority::Normal), Decision::Go);
+        budget.in_flight = 2;
+        budget.record(seen(3, 1000), now);
+        assert_eq!(budget.decide_as(now, 8, Priority::Bulk), Decision::Go);
+        budget.waiting = 1;
+        assert_eq!(
+            budget.decide_as(now, 8, Priority::Bulk),
+            Decision::SleepUntil(now + Duration::from_millis(1000)),
+            "the last unit is the waiting normal request's"
+        );
+        assert_eq!(budget.decide_as(now, 8, Priority::Normal), Decision::Go);
+        let single = Budget::default();
+        assert_eq!(
+            single.decide_as(now, 1, Priority::Bulk),
+            Decision::Go,
+            "a cap of 1 is shared"
+        );
     }
 
     #[test]

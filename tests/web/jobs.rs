@@ -21,6 +21,7 @@ use crate::helpers::{
     TestApp,
     fake_bigcommerce::FakeStore,
     inventory::{InventoryEnv, SCOPES, STORE, inventory_env},
+    on_postgres,
     process::{self, ChildGuard},
     spawn_app_with,
 };
@@ -542,10 +543,6 @@ async fn the_staff_dashboard_counts_jobs_and_shows_dead_jobs_as_such() {
 // ---------------------------------------------------------------------------
 // Many claimers, many processes (PostgreSQL)
 // ---------------------------------------------------------------------------
-
-fn on_postgres() -> bool {
-    std::env::var("CARTBRIDGE_TEST_POSTGRES_URL").is_ok()
-}
 
 #[tokio::test]
 async fn on_postgres_many_concurrent_claimers_claim_every_job_exactly_once() {

@@ -13,6 +13,7 @@ mod cli;
 mod connections;
 mod email;
 mod fake_bigcommerce;
+mod flow_engine;
 mod flow_pages;
 mod inventory;
 mod isolation;

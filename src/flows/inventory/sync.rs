@@ -142,7 +142,7 @@ pub(super) async fn execute(ctx: &AppContext, job: &Job) -> Result<(), JobFailur
             return Err(JobFailure::Fail(message));
         }
     };
-    let client = ctx.bigcommerce.store(&hash, &token);
+    let client = ctx.bigcommerce.store(&hash, &token).bulk();
     match sync(ctx, tenant_id, connection_id, &mut run, &settings, &client).await {
         Ok(()) => Ok(()),
         Err(e) => Err(fail(ctx, job, &run, &hash, e).await),

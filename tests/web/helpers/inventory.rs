@@ -15,7 +15,7 @@ use self::flow as inventory;
 use self::flow::InventorySettings;
 
 use super::fake_bigcommerce::{FakeBigCommerce, FakeStore, RecordedRequest};
-use super::{Client, TestApp, never_shown, spawn_app_with};
+use super::{Client, TestApp, never_shown, spawn_app_with_flows};
 
 pub const STORE: &str = "inv123";
 pub const TOKEN: &str = "tok-inventory-5f1c2d9e";
@@ -45,6 +45,14 @@ pub fn fast_jobs(s: &mut Settings) {
 /// Starts the fake and the app (`adjust` runs after the fast defaults), signs up an owner
 /// and creates the connection "Main store" to store `inv123` with `TOKEN`.
 pub async fn inventory_env(adjust: impl FnOnce(&mut Settings)) -> InventoryEnv {
+    inventory_env_with(cartbridge::flows::Registry::standard(), adjust).await
+}
+
+/// [`inventory_env`] with the flows of `flows` offered.
+pub async fn inventory_env_with(
+    flows: cartbridge::flows::Registry,
+    adjust: impl FnOnce(&mut Settings),
+) -> InventoryEnv {
     never_shown(TOKEN);
     let fake = FakeBigCommerce::start().await;
     let mut store = FakeStore::new(STORE);
@@ -52,7 +60,7 @@ pub async fn inventory_env(adjust: impl FnOnce(&mut Settings)) -> InventoryEnv {
     fake.add_store(store);
     fake.add_token(STORE, TOKEN, SCOPES);
     let api = fake.api_url();
-    let app = spawn_app_with(|s| {
+    let app = spawn_app_with_flows(flows, |s| {
         s.bigcommerce_api_url = api.parse().expect("fake URL");
         fast_jobs(s);
         adjust(s);

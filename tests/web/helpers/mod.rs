@@ -63,15 +63,30 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// Whether the suite runs on PostgreSQL (`CARTBRIDGE_TEST_POSTGRES_URL` is set).
+pub fn on_postgres() -> bool {
+    std::env::var("CARTBRIDGE_TEST_POSTGRES_URL").is_ok()
+}
+
 /// Spawns the app after `adjust` has changed the test settings.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with_flows(cartbridge::flows::Registry::standard(), adjust).await
+}
+
+/// Spawns the app offering the flows of `flows` (a test's own flows beside the real ones).
+pub async fn spawn_app_with_flows(
+    flows: cartbridge::flows::Registry,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
     logs::init();
     never_shown(PASSWORD);
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut settings = test_settings(data_dir.path()).await;
     adjust(&mut settings);
     let database_url = settings.database_url.expose().to_owned();
-    let app = Application::build(settings).await.expect("app builds");
+    let app = Application::build_with(settings, flows)
+        .await
+        .expect("app builds");
     let base = format!("http://{}", app.address());
     let ctx = app.context();
     let db = ctx.db.clone();
