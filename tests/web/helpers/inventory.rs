@@ -32,9 +32,11 @@ pub struct InventoryEnv {
     pub connection: i64,
 }
 
-/// Job timings fast enough for tests (workers poll every 50 ms, retries after 0 s).
+/// Job timings fast enough for tests (workers poll every 50 ms, retries after 0 s). The
+/// BigCommerce timeout stays generous: the fake builds pages side by side in a debug build,
+/// on a machine that may be busy, and a test that means a timeout injects one.
 pub fn fast_jobs(s: &mut Settings) {
-    s.bigcommerce_timeout = Duration::from_secs(2);
+    s.bigcommerce_timeout = Duration::from_secs(10);
     s.bigcommerce_retry_base = Duration::from_millis(20);
     s.jobs.poll = Duration::from_millis(50);
     s.jobs.retry_base = Duration::from_secs(0);
