@@ -884,8 +884,12 @@ async fn a_job_whose_process_was_killed_is_taken_over_and_finished_by_the_next_p
         ))
         .await;
     assert_eq!(snapshot, products as i64);
+    // The job is settled a moment after its run finished.
+    wait_until("the job is done", 30, || async {
+        job_row(&env.app, env.tenant, job).await.status == "done"
+    })
+    .await;
     let row = job_row(&env.app, env.tenant, job).await;
-    assert_eq!(row.status, "done");
     assert!(row.attempts >= 2, "the takeover counts: {}", row.attempts);
     assert!(run.attempts >= 2, "the run was resumed: {}", run.attempts);
 }
@@ -929,7 +933,10 @@ async fn serve_stopped_with_sigterm_hands_its_job_back_and_the_next_process_fini
         ))
         .await;
     assert_eq!(snapshot, products as i64);
-    assert_eq!(job_row(&env.app, env.tenant, job).await.status, "done");
+    wait_until("the job is done", 30, || async {
+        job_row(&env.app, env.tenant, job).await.status == "done"
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod fake_bigcommerce;
 pub mod fake_login;
+pub mod fixtures;
 pub mod inventory;
 pub mod logs;
 pub mod process;
