@@ -14,6 +14,7 @@ mod connections;
 mod email;
 mod fake_bigcommerce;
 mod flow_pages;
+mod hardening;
 mod inventory;
 mod isolation;
 mod jobs;
