@@ -4,6 +4,7 @@
 use url::Url;
 
 use crate::{
+    accounts::passwords::Hasher,
     bigcommerce::BigCommerce,
     config::{BcApp, JobSettings},
     db::Db,
@@ -27,6 +28,8 @@ pub struct AppContext {
     pub public_url: Url,
     /// How jobs are queued and run (attempts, leases, backoff).
     pub jobs: JobSettings,
+    /// The process-wide bound on concurrent password hashes.
+    pub hasher: Hasher,
 }
 
 impl AppContext {

@@ -144,6 +144,7 @@ pub async fn build_context(
         bc_app: settings.bc_app.clone(),
         public_url,
         jobs: settings.jobs.clone(),
+        hasher: crate::accounts::passwords::Hasher::for_this_machine(),
     })
 }
 
@@ -288,6 +289,7 @@ async fn housekeeping(ctx: web::Data<AppContext>) {
             let sessions = db::sessions::prune(&ctx.db).await?;
             let tokens = db::tokens::prune(&ctx.db).await?;
             let attempts = db::login_attempts::prune(&ctx.db, 86_400).await?;
+            db::rate_limits::prune(&ctx.db, 86_400).await?;
             db::bigcommerce_app::prune_jwt_ids(&ctx.db).await?;
             Ok::<_, db::DbError>((sessions, tokens, attempts))
         }

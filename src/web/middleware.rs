@@ -16,11 +16,13 @@ use futures_util::StreamExt;
 use subtle::ConstantTimeEq;
 use tracing::Instrument;
 
-use super::session::CSRF_KEY;
+use super::session::{CSRF_KEY, SESSION_COOKIES};
 use crate::error::AppError;
 
-/// Paths whose POSTs are authenticated otherwise (signed by BigCommerce, API keys).
-const CSRF_EXEMPT: &[&str] = &["/bigcommerce/", "/api/"];
+/// The one prefix whose requests may be authenticated by an API key instead of a session;
+/// they skip the CSRF check only when they carry a Bearer key and no session cookie (see
+/// `is_csrf_exempt`). The BigCommerce callbacks are GETs and need no exemption.
+const API_PREFIX: &str = "/api/";
 /// The largest form body the CSRF guard will read.
 const MAX_FORM_BYTES: usize = 256 * 1024;
 
@@ -69,13 +71,28 @@ fn is_state_changing(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// A request a browser cannot have been tricked into sending with the user's rights: under
+/// `/api/`, authenticated by `Authorization: Bearer …` (a browser never adds that on its own),
+/// and carrying no session cookie (so no cookie-authenticated route can be reached this way).
+fn is_csrf_exempt(req: &ServiceRequest) -> bool {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer "));
+    let session_cookie = SESSION_COOKIES
+        .iter()
+        .any(|name| req.cookie(name).is_some());
+    req.path().starts_with(API_PREFIX) && bearer && !session_cookie
+}
+
 /// Refuses any state-changing request whose `csrf_token` form field (or `X-CSRF-Token`
 /// header) does not match the session's token. Forms are read here and handed on intact.
 pub async fn csrf_guard(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    if !is_state_changing(req.method()) || CSRF_EXEMPT.iter().any(|p| req.path().starts_with(p)) {
+    if !is_state_changing(req.method()) || is_csrf_exempt(&req) {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
     let expected: Option<String> = req.get_session().get(CSRF_KEY).ok().flatten();
