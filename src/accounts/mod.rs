@@ -76,6 +76,10 @@ pub async fn signup(
     company: &CompanyName,
     ip: &str,
 ) -> Result<i64, AccountError> {
+    // Overloaded: refuse before writing anything (a flood then costs next to nothing).
+    if ctx.hasher.is_full() {
+        return Err(passwords::Busy.into());
+    }
     limits::by_address(ctx, limits::Action::Signup, ip).await?;
     let mail = limits::by_recipient(ctx, limits::Mail::Verification, email).await?;
     let password_hash = match hash(ctx, password).await {
@@ -209,6 +213,9 @@ pub async fn login(
         .chars()
         .take(MAX_LOGIN_KEY_CHARS + 1)
         .collect();
+    if ctx.hasher.is_full() {
+        return Err(passwords::Busy.into());
+    }
     let now = db::now();
     let attempt = db::login_attempts::record(&ctx.db, &key, ip).await?;
     let recent = db::login_attempts::recent(

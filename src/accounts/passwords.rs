@@ -57,6 +57,12 @@ impl Hasher {
         Self::new(cores, cores * 2)
     }
 
+    /// True when a hash asked for now would be refused: every core busy and the queue
+    /// full. Lets callers answer 503 before doing any other work for the request.
+    pub fn is_full(&self) -> bool {
+        self.permits.available_permits() == 0 && self.waiting.load(Ordering::SeqCst) >= self.queue
+    }
+
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,

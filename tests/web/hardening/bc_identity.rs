@@ -254,3 +254,33 @@ async fn an_existing_account_is_linked_by_the_confirmation_link_emailed_to_it() 
     );
     assert_eq!(bc.get(&format!("/t/{store_tenant}")).await.status, 200);
 }
+
+#[tokio::test]
+async fn a_reinstall_by_a_user_with_the_email_of_another_tenants_owner_signs_nobody_in() {
+    let s = BcTestApp::spawn().await;
+    let app = &s.app;
+    assert_eq!(s.install(&app.client(), OWNER).await.status, 200);
+    let store_tenant = s.store_tenant().await;
+    let (_, victim_tenant) = app.signup_and_login(VICTIM, "Victim Corp").await;
+    signup_unverified(app, PENDING, "Pending Corp").await;
+    for (bc_user, email) in [(ATTACKER_ID, VICTIM), (ATTACKER_ID + 1, PENDING)] {
+        let installer = app.client();
+        let page = s.install(&installer, (bc_user, email)).await;
+        assert!(asks_to_link(&page), "{email}: {}", page.body);
+        assert_ne!(
+            installer.get(&format!("/t/{victim_tenant}")).await.status,
+            200
+        );
+        assert_ne!(
+            installer.get(&format!("/t/{store_tenant}")).await.status,
+            200
+        );
+        assert_eq!(
+            memberships_of(app, email).await,
+            1,
+            "{email} joined the store"
+        );
+        assert_eq!(app_users_for(app, bc_user).await, 0);
+    }
+    assert!(!verified(app, PENDING).await);
+}
