@@ -183,6 +183,7 @@ impl Application {
                 .app_data(ctx.clone())
                 .wrap(from_fn(csrf_guard))
                 .wrap(sessions)
+                .wrap(from_fn(routes::middleware::hashing_gate))
                 .wrap(security_headers(https))
                 .wrap(from_fn(routes::bigcommerce_app::iframe_headers))
                 .wrap(from_fn(request_span))

@@ -51,10 +51,11 @@ impl Hasher {
         }
     }
 
-    /// One hash per core, and a queue twice as long.
+    /// One hash per core but one (which stays free to answer every other request), at
+    /// least one, and a queue twice as long as there are cores.
     pub fn for_this_machine() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
-        Self::new(cores, cores * 2)
+        Self::new(cores.saturating_sub(1).max(1), cores * 2)
     }
 
     /// True when a hash asked for now would be refused: every core busy and the queue

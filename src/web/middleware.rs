@@ -49,8 +49,11 @@ pub async fn request_span(
     match result {
         Ok(mut res) => {
             let status = res.status().as_u16();
-            if status >= 500 {
+            // 503 is our own answer to overload (with Retry-After), not a failure.
+            if status >= 500 && status != 503 {
                 tracing::error!(status, ms, "request finished");
+            } else if status == 503 {
+                tracing::warn!(status, ms, "request finished");
             } else {
                 tracing::info!(status, ms, "request finished");
             }
@@ -125,6 +128,34 @@ pub async fn csrf_guard(
             "CSRF check failed"
         );
         return Ok(req.error_response(AppError::Csrf));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// The forms whose POST hashes a password.
+const HASHING_POSTS: &[&str] = &[
+    "/signup",
+    "/login",
+    "/password/reset",
+    "/invitations/accept",
+    "/bigcommerce/link",
+];
+
+/// When every core is hashing a password and the queue is full, a POST that would hash one
+/// is answered 503 + Retry-After here, before the session is loaded or anything is written:
+/// a flood of signups or logins then costs next to nothing, and other pages stay fast.
+/// Must wrap the session middleware.
+pub async fn hashing_gate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let full = req.method() == Method::POST
+        && HASHING_POSTS.contains(&req.path())
+        && req
+            .app_data::<actix_web::web::Data<crate::context::AppContext>>()
+            .is_some_and(|ctx| ctx.hasher.is_full());
+    if full {
+        return Ok(req.error_response(AppError::Busy));
     }
     Ok(next.call(req).await?.map_into_boxed_body())
 }
