@@ -291,6 +291,7 @@ async fn housekeeping(ctx: web::Data<AppContext>) {
             let tokens = db::tokens::prune(&ctx.db).await?;
             let attempts = db::login_attempts::prune(&ctx.db, 86_400).await?;
             db::rate_limits::prune(&ctx.db, 86_400).await?;
+            db::bigcommerce_app::prune_link_requests(&ctx.db).await?;
             db::bigcommerce_app::prune_jwt_ids(&ctx.db).await?;
             Ok::<_, db::DbError>((sessions, tokens, attempts))
         }

@@ -250,7 +250,6 @@ async fn main() -> anyhow::Result<()> {
     for task in load {
         task.await?;
     }
-    let load_secs = started.elapsed();
     stop.store(true, Ordering::SeqCst);
     sampler.await?;
     let (mut times, failed) = prober.await?;
@@ -296,7 +295,6 @@ async fn main() -> anyhow::Result<()> {
         times.last().copied().unwrap_or_default().as_secs_f64() * 1000.0,
         failed
     );
-    let _ = load_secs;
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
     Ok(())

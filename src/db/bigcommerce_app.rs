@@ -360,6 +360,14 @@ impl Linked {
     }
 }
 
+/// Forgets emailed link requests that expired more than a day ago.
+pub async fn prune_link_requests(db: &Db) -> Result<u64, DbError> {
+    let sql = "DELETE FROM bigcommerce_link_requests WHERE expires_at < $1";
+    Ok(
+        on_pool!(db, p => sqlx::query(sql).bind(now() - 86_400).execute(p).await.map(|r| r.rows_affected()))?,
+    )
+}
+
 /// Records a signed payload's `jti`; `DbError::Conflict` if it was seen before (a replay).
 pub async fn record_jwt_id(db: &Db, jti: &str, expires_at: i64) -> Result<(), DbError> {
     let sql = "INSERT INTO bigcommerce_jwt_ids (jti, expires_at) VALUES ($1, $2)";

@@ -20,7 +20,10 @@ use crate::{
     db::bigcommerce_app::PendingLink,
     domain::{Email, Secret, StoreHash},
     error::AppError,
-    oauth::app::{self as bc_app, AppSession, BcAppError},
+    oauth::{
+        app::{AppSession, BcAppError},
+        app_link as bc_app,
+    },
 };
 
 /// Session key of the identity waiting to be linked.

@@ -1,7 +1,6 @@
 //! Findings 3 and 6 (`next`): only a path on our own origin is a redirect target after
 //! login; anything else is a 400 with a message, never a redirect elsewhere nor a 500.
 
-use super::login;
 use crate::helpers::{PASSWORD, spawn_app};
 
 /// `next` values that must never become a `Location` (raw, before URL-encoding).
@@ -121,5 +120,4 @@ async fn a_local_next_still_works_and_an_empty_one_means_home() {
         )
         .await;
     res.assert_redirect_to(&format!("/t/{tenant}"));
-    let _ = login;
 }
