@@ -4,6 +4,7 @@
 use url::Url;
 
 use crate::{
+    accounts::passwords::Hasher,
     bigcommerce::BigCommerce,
     config::{BcApp, JobSettings},
     db::Db,
@@ -33,6 +34,8 @@ pub struct AppContext {
     pub flows: Registry,
     /// What runs each kind of job (every flow's, and other kinds).
     pub handlers: Handlers,
+    /// The process-wide bound on concurrent password hashes.
+    pub hasher: Hasher,
 }
 
 impl AppContext {

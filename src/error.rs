@@ -22,6 +22,12 @@ pub enum AppError {
     Csrf,
     #[error("{0}")]
     Unavailable(String),
+    /// A rate limit: 429 with `Retry-After` (seconds).
+    #[error("{message}")]
+    TooMany { message: String, retry_after: i64 },
+    /// Overloaded (every core hashing a password): 503 with `Retry-After`, answered at once.
+    #[error("cartbridge is busy right now. Try again in a few seconds.")]
+    Busy,
     #[error("Something went wrong on our side. It has been logged; please try again.")]
     Internal(#[source] anyhow::Error),
 }
@@ -58,6 +64,18 @@ impl From<AccountError> for AppError {
                 tracing::error!(error = ?e, "email delivery failed");
                 Self::Unavailable(e.to_string())
             }
+            AccountError::RateLimited {
+                message,
+                retry_after,
+            } => Self::TooMany {
+                message,
+                retry_after,
+            },
+            e @ AccountError::Throttled { minutes } => Self::TooMany {
+                message: e.to_string(),
+                retry_after: minutes * 60,
+            },
+            AccountError::Busy(_) => Self::Busy,
             other => Self::BadRequest(other.to_string()),
         }
     }
@@ -78,7 +96,8 @@ impl ResponseError for AppError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Forbidden(_) | Self::Csrf => StatusCode::FORBIDDEN,
             Self::LoginRequired { .. } => StatusCode::SEE_OTHER,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -103,8 +122,20 @@ impl ResponseError for AppError {
             status: status.as_u16(),
             message: &message,
         };
-        HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
+        let mut res = HttpResponse::build(status);
+        match self {
+            Self::TooMany { retry_after, .. } => {
+                res.insert_header((header::RETRY_AFTER, retry_after.max(&1).to_string()));
+            }
+            Self::Busy => {
+                res.insert_header((
+                    header::RETRY_AFTER,
+                    crate::accounts::passwords::RETRY_AFTER_SECS.to_string(),
+                ));
+            }
+            _ => {}
+        }
+        res.content_type("text/html; charset=utf-8")
             .body(page.render().unwrap_or(message))
     }
 }

@@ -74,6 +74,11 @@ enum KeysCommand {
     Status,
 }
 
+/// mimalloc returns freed pages to the system promptly (glibc keeps per-thread arenas), so
+/// memory comes back after a burst of password hashes.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -163,6 +163,7 @@ pub async fn build_context_with(
         bc_app: settings.bc_app.clone(),
         public_url,
         jobs: settings.jobs.clone(),
+        hasher: crate::accounts::passwords::Hasher::for_this_machine(),
         handlers: flows.handlers(),
         flows,
     })
@@ -209,6 +210,7 @@ impl Application {
                 .app_data(ctx.clone())
                 .wrap(from_fn(csrf_guard))
                 .wrap(sessions)
+                .wrap(from_fn(routes::middleware::hashing_gate))
                 .wrap(security_headers(https))
                 .wrap(from_fn(routes::bigcommerce_app::iframe_headers))
                 .wrap(from_fn(request_span))
@@ -322,6 +324,8 @@ async fn housekeeping(ctx: web::Data<AppContext>) {
             let sessions = db::sessions::prune(&ctx.db).await?;
             let tokens = db::tokens::prune(&ctx.db).await?;
             let attempts = db::login_attempts::prune(&ctx.db, 86_400).await?;
+            db::rate_limits::prune(&ctx.db, 86_400).await?;
+            db::bigcommerce_app::prune_link_requests(&ctx.db).await?;
             db::bigcommerce_app::prune_jwt_ids(&ctx.db).await?;
             Ok::<_, db::DbError>((sessions, tokens, attempts))
         }

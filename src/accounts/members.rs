@@ -1,7 +1,7 @@
 //! Tenant members: invitations by email, accepting them, role changes and removal.
 //! Permission rules live in `Role`; the last owner can never be removed or demoted.
 
-use super::{AccountError, passwords, tokens};
+use super::{AccountError, tokens};
 use crate::{
     context::AppContext,
     db::{
@@ -154,7 +154,7 @@ pub async fn accept_new(
             invitation.email
         )));
     }
-    let hash = passwords::hash(password).await?;
+    let hash = ctx.hasher.hash(password).await??;
     let invitee = Invitee::New {
         email: &invitation.email,
         password_hash: &hash,

@@ -9,18 +9,20 @@ use crate::{
     mailer::{MailError, messages},
 };
 
+pub mod limits;
 pub mod members;
 pub mod passwords;
+pub mod throttle;
 pub mod tokens;
 
 /// How long links stay valid.
 pub const VERIFY_TTL_SECS: i64 = 48 * 3600;
 pub const RESET_TTL_SECS: i64 = 60 * 60;
 pub const SET_PASSWORD_TTL_SECS: i64 = 72 * 3600;
-/// Login throttling: at most this many failures per email (and per address) in the window.
-pub const MAX_FAILURES_PER_EMAIL: i64 = 5;
-pub const MAX_FAILURES_PER_IP: i64 = 30;
-pub const FAILURE_WINDOW_SECS: i64 = 15 * 60;
+/// Login throttling (the rule is in `throttle`).
+pub use throttle::{FAILURE_WINDOW_SECS, MAX_FAILURES_PER_EMAIL, MAX_FAILURES_PER_IP};
+/// The longest email kept as a login throttle key (longer input cannot be an account).
+const MAX_LOGIN_KEY_CHARS: usize = 254;
 
 /// What went wrong in an account operation; `Display` is what the user is told.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +47,12 @@ pub enum AccountError {
     TokenUsed,
     #[error("{0}")]
     NotAllowed(String),
+    /// A per-address or per-recipient limit was reached; `retry_after` in seconds.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after: i64 },
+    /// Every core is hashing a password and the queue is full.
+    #[error(transparent)]
+    Busy(#[from] passwords::Busy),
     #[error("We could not send the email. Try again in a few minutes.")]
     Mail(#[from] MailError),
     #[error(transparent)]
@@ -53,16 +61,34 @@ pub enum AccountError {
     Internal(#[from] anyhow::Error),
 }
 
+/// A new password's hash, through the process-wide bound on hashing.
+async fn hash(ctx: &AppContext, password: &Password) -> Result<String, AccountError> {
+    Ok(ctx.hasher.hash(password).await??)
+}
+
 /// Creates a tenant named `company` with a new, unverified owner and emails the
-/// verification link.
+/// verification link. Limited per client address and per recipient before any hashing.
 #[tracing::instrument(skip_all)]
 pub async fn signup(
     ctx: &AppContext,
     email: &Email,
     password: &Password,
     company: &CompanyName,
+    ip: &str,
 ) -> Result<i64, AccountError> {
-    let password_hash = passwords::hash(password).await?;
+    // Overloaded: refuse before writing anything (a flood then costs next to nothing).
+    if ctx.hasher.is_full() {
+        return Err(passwords::Busy.into());
+    }
+    limits::by_address(ctx, limits::Action::Signup, ip).await?;
+    let mail = limits::by_recipient(ctx, limits::Mail::Verification, email).await?;
+    let password_hash = match hash(ctx, password).await {
+        Ok(h) => h,
+        Err(e) => {
+            mail.release(ctx).await;
+            return Err(e);
+        }
+    };
     let (token, token_hash) = tokens::generate();
     let new = db::tenants::NewOwner {
         company: company.as_str(),
@@ -72,7 +98,10 @@ pub async fn signup(
         verify_expires_at: db::now() + VERIFY_TTL_SECS,
     };
     let (tenant_id, user_id) = match db::tenants::create_with_owner(&ctx.db, &new).await {
-        Err(DbError::Conflict) => return Err(AccountError::EmailTaken),
+        Err(DbError::Conflict) => {
+            mail.release(ctx).await;
+            return Err(AccountError::EmailTaken);
+        }
         other => other?,
     };
     tracing::info!(tenant_id, user_id, "signed up");
@@ -84,8 +113,14 @@ pub async fn signup(
 }
 
 /// Sends a fresh verification link if `email` belongs to an unverified account. Says nothing
-/// either way, so it cannot be used to probe for accounts.
-pub async fn resend_verification(ctx: &AppContext, email: &Email) -> Result<(), AccountError> {
+/// either way, so it cannot be used to probe for accounts (the limits count every request).
+pub async fn resend_verification(
+    ctx: &AppContext,
+    email: &Email,
+    ip: &str,
+) -> Result<(), AccountError> {
+    limits::by_address(ctx, limits::Action::ResendVerification, ip).await?;
+    limits::by_recipient(ctx, limits::Mail::Verification, email).await?;
     let Some(user) = db::users::find_by_email(&ctx.db, email.as_str()).await? else {
         return Ok(());
     };
@@ -163,26 +198,36 @@ pub async fn verify_email(ctx: &AppContext, token: &str) -> Result<i64, AccountE
     }
 }
 
-/// Checks credentials, throttling repeated failures per email and per client address.
+/// Checks credentials, throttling failures per email and per client address (the rule is
+/// in `throttle`). The attempt is recorded before the password is checked, so concurrent
+/// attempts cannot all pass the limit; it is taken back if it was refused or right.
 pub async fn login(
     ctx: &AppContext,
     raw_email: &str,
     password: &Secret,
     ip: &str,
 ) -> Result<UserRow, AccountError> {
-    let key = raw_email.trim().to_lowercase();
+    let key: String = raw_email
+        .trim()
+        .to_lowercase()
+        .chars()
+        .take(MAX_LOGIN_KEY_CHARS + 1)
+        .collect();
+    if ctx.hasher.is_full() {
+        return Err(passwords::Busy.into());
+    }
     let now = db::now();
-    let ((by_email, oldest_email), (by_ip, oldest_ip)) =
-        db::login_attempts::recent(&ctx.db, &key, ip, now - FAILURE_WINDOW_SECS).await?;
-    let blocked_since = if by_email >= MAX_FAILURES_PER_EMAIL {
-        oldest_email
-    } else if by_ip >= MAX_FAILURES_PER_IP {
-        oldest_ip
-    } else {
-        None
-    };
-    if let Some(oldest) = blocked_since {
-        let wait = (oldest + FAILURE_WINDOW_SECS - now).max(1);
+    let attempt = db::login_attempts::record(&ctx.db, &key, ip).await?;
+    let recent = db::login_attempts::recent(
+        &ctx.db,
+        &key,
+        ip,
+        now - FAILURE_WINDOW_SECS,
+        now - throttle::HOUR_SECS,
+    )
+    .await?;
+    if let Some(wait) = throttle::wait(&recent, now) {
+        db::login_attempts::forget(&ctx.db, attempt).await?;
         tracing::warn!(ip, "login throttled");
         return Err(AccountError::Throttled {
             minutes: (wait + 59) / 60,
@@ -196,21 +241,35 @@ pub async fn login(
         Some(u) => db::users::password_hash(&ctx.db, u.id).await?,
         None => None,
     };
-    if !passwords::verify(password, stored).await {
-        db::login_attempts::record_failure(&ctx.db, &key, ip).await?;
+    let right = match ctx.hasher.verify(password, stored).await {
+        Ok(right) => right,
+        Err(busy) => {
+            db::login_attempts::forget(&ctx.db, attempt).await?;
+            return Err(busy.into());
+        }
+    };
+    if !right {
         return Err(AccountError::InvalidCredentials);
     }
+    db::login_attempts::forget(&ctx.db, attempt).await?;
     let user = user.ok_or(AccountError::InvalidCredentials)?;
     if user.email_verified_at.is_none() {
         return Err(AccountError::Unverified);
     }
-    db::login_attempts::clear_email(&ctx.db, &key).await?;
+    db::login_attempts::clear(&ctx.db, &key, ip).await?;
     tracing::info!(user_id = user.id, "logged in");
     Ok(user)
 }
 
-/// Emails a reset link if the account exists; silent otherwise (no account probing).
-pub async fn request_password_reset(ctx: &AppContext, email: &Email) -> Result<(), AccountError> {
+/// Emails a reset link if the account exists; silent otherwise (no account probing: the
+/// limits per address and per recipient count every request alike).
+pub async fn request_password_reset(
+    ctx: &AppContext,
+    email: &Email,
+    ip: &str,
+) -> Result<(), AccountError> {
+    limits::by_address(ctx, limits::Action::ForgotPassword, ip).await?;
+    limits::by_recipient(ctx, limits::Mail::PasswordReset, email).await?;
     let Some(user) = db::users::find_by_email(&ctx.db, email.as_str()).await? else {
         tracing::info!("password reset asked for an unknown email");
         return Ok(());
@@ -256,7 +315,7 @@ pub async fn reset_password(
 ) -> Result<UserRow, AccountError> {
     let purposes = [Purpose::ResetPassword, Purpose::SetPassword];
     let user = check_token(ctx, token, &purposes).await?;
-    let hash = passwords::hash(password).await?;
+    let hash = hash(ctx, password).await?;
     let Some(user_id) = db::tokens::consume(&ctx.db, &purposes, &tokens::hash(token)).await? else {
         return Err(token_problem(ctx, token, &purposes).await);
     };

@@ -69,12 +69,13 @@ fn require_not_app(row: &ConnectionRow) -> Result<(), ConnectionError> {
     }
 }
 
-fn require_manager(actor: &Actor) -> Result<(), ConnectionError> {
+/// Owners and admins change and test connections; members only look.
+pub fn require_manager(actor: &Actor) -> Result<(), ConnectionError> {
     if actor.role.can_manage_members() {
         Ok(())
     } else {
         Err(ConnectionError::NotAllowed(
-            "Only owners and admins can change connections.".into(),
+            "Only owners and admins can change or test connections.".into(),
         ))
     }
 }

@@ -22,6 +22,7 @@ pub mod inventory;
 pub mod jobs;
 pub mod login_attempts;
 pub mod oauth_clients;
+pub mod rate_limits;
 pub mod runs;
 pub mod sealed;
 pub mod sessions;

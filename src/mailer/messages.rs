@@ -115,3 +115,40 @@ pub fn invitation(
         .render(),
     )
 }
+
+#[derive(Template)]
+#[template(path = "email/link_app_user.txt")]
+struct LinkText<'a> {
+    link: &'a str,
+    store_hash: &'a str,
+    hours: i64,
+}
+
+#[derive(Template)]
+#[template(path = "email/link_app_user.html")]
+struct LinkHtml<'a> {
+    link: &'a str,
+    store_hash: &'a str,
+    hours: i64,
+}
+
+/// Asks the owner of an existing account to confirm that a BigCommerce user may sign in as
+/// them (to that store's tenant only).
+pub fn confirm_app_link(to: &Email, link: &str, store_hash: &str, hours: i64) -> OutgoingEmail {
+    build(
+        to,
+        "Confirm signing in to cartbridge from BigCommerce".into(),
+        LinkText {
+            link,
+            store_hash,
+            hours,
+        }
+        .render(),
+        LinkHtml {
+            link,
+            store_hash,
+            hours,
+        }
+        .render(),
+    )
+}

@@ -13,7 +13,7 @@ use crate::{
     context::AppContext,
     db::{
         self, DbError,
-        bigcommerce_app::{AppUser, Linked, NewInstall, Removal},
+        bigcommerce_app::{AppUser, Linked, NewInstall, PendingLink, Removal},
         tokens::Purpose,
     },
     domain::{Email, Scopes, Secret, StoreHash, connection::KNOWN_SCOPES},
@@ -33,9 +33,19 @@ pub enum BcAppError {
     /// A signed payload that is missing, malformed, expired, not yet valid or not ours.
     #[error("This request was not signed by BigCommerce for this app.")]
     BadSignature,
-    /// BigCommerce refused the code, or answered something we cannot use.
+    /// BigCommerce could not be asked, or answered something we cannot use.
     #[error("BigCommerce did not confirm the installation: {0}")]
     Exchange(String),
+    /// `/auth` without a code: nothing to exchange.
+    #[error(
+        "This request carries no installation code. Install the app from the BigCommerce control panel (Apps › Marketplace or My Apps)."
+    )]
+    MissingCode,
+    /// BigCommerce refused the code (expired, used, or not issued to this app).
+    #[error(
+        "BigCommerce did not accept this installation code (it may have expired or been used). Start the installation again from the BigCommerce control panel."
+    )]
+    CodeRefused,
     /// The store or user is not known here (never installed, or already removed).
     #[error("This store has not installed the cartbridge app.")]
     UnknownStore,
@@ -45,6 +55,11 @@ pub enum BcAppError {
     LastOwner,
     #[error("{0}")]
     NotAllowed(String),
+    /// An emailed link that is unknown, used or expired.
+    #[error(
+        "This link is not valid any more (it was used, or it expired). Open the app from the BigCommerce control panel to ask for a new one."
+    )]
+    LinkInvalid,
     #[error(transparent)]
     Vault(#[from] VaultServiceError),
     #[error(transparent)]
@@ -187,6 +202,9 @@ async fn exchange(
         .map_err(|e| {
             BcAppError::Exchange(format!("cannot reach BigCommerce ({})", e.without_url()))
         })?;
+    if res.status().is_client_error() {
+        return Err(BcAppError::CodeRefused);
+    }
     if !res.status().is_success() {
         return Err(BcAppError::Exchange(format!(
             "status {}",
@@ -221,10 +239,65 @@ pub struct AppSession {
     pub store_hash: StoreHash,
 }
 
+/// `/auth` or `/load` either signs the BigCommerce identity in, or — when its email is an
+/// existing account's that it is not linked to — asks that account's owner to prove it.
+#[derive(Debug, Clone)]
+pub enum AppOutcome {
+    SignedIn(AppSession),
+    NeedsProof {
+        pending: PendingLink,
+        /// The account's email (the one the payload named), where a confirmation can go.
+        email: Email,
+        connection_id: i64,
+        store_hash: StoreHash,
+    },
+}
+
+impl AppOutcome {
+    fn new(
+        linked: Linked,
+        role: &str,
+        tenant_id: i64,
+        connection_id: i64,
+        store_hash: StoreHash,
+        bc_user_id: i64,
+        email: Email,
+    ) -> Self {
+        match linked {
+            Linked::Member { user_id, .. } => Self::SignedIn(AppSession {
+                tenant_id,
+                connection_id,
+                user_id,
+                store_hash,
+            }),
+            Linked::NeedsProof { user_id } => Self::NeedsProof {
+                pending: PendingLink {
+                    user_id,
+                    tenant_id,
+                    store_hash: store_hash.as_str().to_owned(),
+                    bc_user_id,
+                    role: role.to_owned(),
+                },
+                email,
+                connection_id,
+                store_hash,
+            },
+        }
+    }
+}
+
+/// An `account_uuid` as BigCommerce sends it (a UUID); anything else is not stored.
+fn account_uuid(raw: Option<&str>) -> Option<&str> {
+    raw.filter(|v| {
+        (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+    })
+}
+
 /// Exchanges the code; creates the tenant, owner and connection for a new store, or stores
-/// the new token and scopes for a known one.
+/// the new token and scopes for a known one. The installer is signed in by their
+/// BigCommerce identity; an existing account with their email must be proven first.
 #[tracing::instrument(skip_all)]
-pub async fn install(ctx: &AppContext, cb: &AuthCallback) -> Result<AppSession, BcAppError> {
+pub async fn install(ctx: &AppContext, cb: &AuthCallback) -> Result<AppOutcome, BcAppError> {
     let app = app_config(ctx)?;
     let token = exchange(ctx, app, cb).await?;
     let store_hash = store_of(&token.context)
@@ -240,7 +313,8 @@ pub async fn install(ctx: &AppContext, cb: &AuthCallback) -> Result<AppSession, 
         ));
     }
     let scopes = known_scopes(&token.scope);
-    let account_uuid = token.account_uuid.as_deref().or(cb.account_uuid.as_deref());
+    let account_uuid =
+        account_uuid(token.account_uuid.as_deref()).or(account_uuid(cb.account_uuid.as_deref()));
     let tenant_name = format!("BigCommerce store {}", store_hash.as_str());
     let existing = db::bigcommerce_app::find_install(&ctx.db, store_hash.as_str()).await?;
     let role = if existing.is_none() {
@@ -284,15 +358,22 @@ pub async fn install(ctx: &AppContext, cb: &AuthCallback) -> Result<AppSession, 
         }
     };
     tracing::info!(tenant_id, connection_id, "BigCommerce app installed");
-    if linked.created {
-        send_set_password(ctx, linked, &email).await?;
+    if let Linked::Member {
+        user_id,
+        created: true,
+    } = linked
+    {
+        send_set_password(ctx, user_id, &email).await?;
     }
-    Ok(AppSession {
+    Ok(AppOutcome::new(
+        linked,
+        role,
         tenant_id,
         connection_id,
-        user_id: linked.user_id,
         store_hash,
-    })
+        token.user.id,
+        email,
+    ))
 }
 
 /// Seals the new token to the store's existing app connection and stores it with the scopes.
@@ -315,16 +396,17 @@ async fn reinstall(
 /// A new account has no password: mail a link to set one (for signing in outside BigCommerce).
 async fn send_set_password(
     ctx: &AppContext,
-    linked: Linked,
+    user_id: i64,
     email: &Email,
 ) -> Result<(), BcAppError> {
-    Ok(accounts::send_password_link(ctx, linked.user_id, email, Purpose::SetPassword).await?)
+    Ok(accounts::send_password_link(ctx, user_id, email, Purpose::SetPassword).await?)
 }
 
-/// `/load`: the store's tenant and the cartbridge user behind the BigCommerce user (linked
-/// by id or email; created as owner or member if new).
+/// `/load`: the store's tenant and the cartbridge user behind the BigCommerce identity
+/// (created as owner or member if new; an existing account with the payload's email must be
+/// proven first).
 #[tracing::instrument(skip_all)]
-pub async fn load(ctx: &AppContext, jwt: &str) -> Result<AppSession, BcAppError> {
+pub async fn load(ctx: &AppContext, jwt: &str) -> Result<AppOutcome, BcAppError> {
     let Verified { store_hash, claims } = verify_once(ctx, jwt).await?;
     let install = db::bigcommerce_app::find_install(&ctx.db, store_hash.as_str())
         .await?
@@ -336,22 +418,24 @@ pub async fn load(ctx: &AppContext, jwt: &str) -> Result<AppSession, BcAppError>
         install.tenant_id,
         store_hash.as_str(),
         claims.user.id,
-        email.as_str(),
     )
     .await?;
-    let user_id = match known {
-        Some(id) => id,
+    let role = if claims.user.id == claims.owner.id {
+        "owner"
+    } else {
+        "member"
+    };
+    let linked = match known {
+        Some(user_id) => Linked::Member {
+            user_id,
+            created: false,
+        },
         None => {
             if let Some(user) = db::users::find_by_email(&ctx.db, email.as_str()).await?
                 && user.is_staff
             {
                 return Err(BcAppError::UnknownUser);
             }
-            let role = if claims.user.id == claims.owner.id {
-                "owner"
-            } else {
-                "member"
-            };
             let user = AppUser {
                 bc_user_id: claims.user.id,
                 email: email.as_str(),
@@ -359,15 +443,17 @@ pub async fn load(ctx: &AppContext, jwt: &str) -> Result<AppSession, BcAppError>
             };
             db::bigcommerce_app::link(&ctx.db, install.tenant_id, store_hash.as_str(), &user)
                 .await?
-                .user_id
         }
     };
-    Ok(AppSession {
-        tenant_id: install.tenant_id,
-        connection_id: install.connection_id,
-        user_id,
+    Ok(AppOutcome::new(
+        linked,
+        role,
+        install.tenant_id,
+        install.connection_id,
         store_hash,
-    })
+        claims.user.id,
+        email,
+    ))
 }
 
 /// `/uninstall`: the connection is disabled and its token destroyed (BigCommerce has
@@ -395,7 +481,6 @@ pub async fn remove_user(ctx: &AppContext, jwt: &str) -> Result<(), BcAppError> 
         install.tenant_id,
         store_hash.as_str(),
         claims.user.id,
-        &claims.user.email.trim().to_lowercase(),
     )
     .await?
     .ok_or(BcAppError::UnknownUser)?;

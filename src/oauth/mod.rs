@@ -3,4 +3,5 @@
 //! handlers): `web::oauth` keeps the pending state in the session and calls in here.
 
 pub mod app;
+pub mod app_link;
 pub mod connect;

@@ -5,7 +5,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{
-    extract::Viewer,
+    extract::{Viewer, client_address},
     forms::FormErrors,
     render::{Layout, flash, render, render_with, safe_next, see_other},
     session::sign_in,
@@ -48,6 +48,7 @@ pub async fn signup_page(viewer: Viewer) -> Result<HttpResponse, AppError> {
 
 pub async fn signup(
     viewer: Viewer,
+    req: HttpRequest,
     form: web::Form<SignupForm>,
     ctx: web::Data<AppContext>,
 ) -> Result<HttpResponse, AppError> {
@@ -60,7 +61,7 @@ pub async fn signup(
     );
     let outcome = match (email, company, password) {
         (Some(email), Some(company), Some(password)) => {
-            match accounts::signup(&ctx, &email, &password, &company).await {
+            match accounts::signup(&ctx, &email, &password, &company, &client_address(&req)).await {
                 Ok(_) => Ok(email),
                 Err(AccountError::EmailTaken) => {
                     errors.add("email", AccountError::EmailTaken.to_string());
@@ -127,12 +128,13 @@ pub struct EmailForm {
 
 pub async fn resend_verification(
     viewer: Viewer,
+    req: HttpRequest,
     form: web::Form<EmailForm>,
     ctx: web::Data<AppContext>,
 ) -> Result<HttpResponse, AppError> {
     match Email::parse(&form.email) {
         Ok(email) => {
-            accounts::resend_verification(&ctx, &email).await?;
+            accounts::resend_verification(&ctx, &email, &client_address(&req)).await?;
             viewer
                 .session
                 .insert("pending_email", email.as_str())
@@ -215,7 +217,7 @@ pub async fn login_page(
     viewer: Viewer,
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let next = safe_next(query.next.as_deref());
+    let next = safe_next(query.next.as_deref())?;
     if viewer.user.is_some() {
         return Ok(see_other(&next));
     }
@@ -241,13 +243,8 @@ pub async fn login(
     form: web::Form<LoginForm>,
     ctx: web::Data<AppContext>,
 ) -> Result<HttpResponse, AppError> {
-    let ip = req
-        .connection_info()
-        .peer_addr()
-        .unwrap_or("unknown")
-        .to_owned();
-    let next = safe_next(form.next.as_deref());
-    match accounts::login(&ctx, &form.email, &form.password, &ip).await {
+    let next = safe_next(form.next.as_deref())?;
+    match accounts::login(&ctx, &form.email, &form.password, &client_address(&req)).await {
         Ok(user) => {
             sign_in(&viewer.session, user.id)?;
             let target = if next == "/" && user.is_staff {
@@ -302,6 +299,7 @@ pub async fn forgot_page(viewer: Viewer) -> Result<HttpResponse, AppError> {
 
 pub async fn forgot(
     viewer: Viewer,
+    req: HttpRequest,
     form: web::Form<EmailForm>,
     ctx: web::Data<AppContext>,
 ) -> Result<HttpResponse, AppError> {
@@ -316,7 +314,7 @@ pub async fn forgot(
             return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    accounts::request_password_reset(&ctx, &email).await?;
+    accounts::request_password_reset(&ctx, &email, &client_address(&req)).await?;
     flash(
         &viewer.session,
         "info",

@@ -1,7 +1,8 @@
 //! The single-click app's callbacks under `/bigcommerce/`: `auth` and `load` render inside
 //! the BigCommerce control panel's iframe (so they, and only they, allow that framing), while
 //! `uninstall` and `remove_user` are server-to-server. Also `iframe_headers`, the middleware
-//! that makes the session cookie usable inside that third-party iframe.
+//! that makes the session cookie usable inside that third-party iframe. A session signed in
+//! here reaches only the store's tenant; an existing account is linked in `bigcommerce_link`.
 
 use actix_session::Session;
 use actix_web::{
@@ -15,21 +16,37 @@ use actix_web::{
 use askama::Template;
 use serde::Deserialize;
 
-use super::{render::Layout, session::sign_in};
+use super::{
+    bigcommerce_link::{LinkPage, PENDING_KEY, PendingInSession},
+    render::Layout,
+    session::{csrf_token, sign_in_to_app_tenant, sign_out_keeping_session},
+};
 use crate::{
     context::AppContext,
     db::{self, connections::ConnectionRow},
-    domain::Secret,
+    domain::{Secret, StoreHash},
     error::AppError,
-    oauth::app::{self as bc_app, AppSession, AuthCallback, BcAppError},
+    oauth::app::{self as bc_app, AppOutcome, AppSession, AuthCallback, BcAppError},
 };
 
-/// The framing policy of the pages shown inside the BigCommerce control panel; everything
-/// else keeps the default `frame-ancestors 'none'`.
-pub const FRAMED_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-    img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; \
-    base-uri 'none'; form-action 'self'; \
-    frame-ancestors https://*.bigcommerce.com https://*.mybigcommerce.com";
+/// The framing policy of the pages shown inside the BigCommerce control panel, for `store`:
+/// BigCommerce's own origins (the control panel, `*.bigcommerce.com`) and that one store's
+/// control-panel origin — never every merchant's storefront (`*.mybigcommerce.com`).
+/// Everything else keeps the default `frame-ancestors 'none'`.
+pub fn framed_csp(store: Option<&StoreHash>) -> String {
+    let store = store
+        .map(|s| format!(" https://store-{}.mybigcommerce.com", s.as_str()))
+        .unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors https://*.bigcommerce.com{store}"
+    )
+}
+
+/// Marks a response that set its own framing policy (see `iframe_headers`).
+#[derive(Clone, Copy)]
+struct Framable;
 
 const PREFIX: &str = "/bigcommerce/";
 
@@ -55,6 +72,7 @@ struct DashboardPage {
     tenant_path: String,
     c: ConnectionRow,
     just_installed: bool,
+    just_linked: bool,
 }
 
 #[derive(Template)]
@@ -65,24 +83,34 @@ struct RefusedPage<'a> {
     message: &'a str,
 }
 
-/// A page that may be shown inside the control panel.
-fn framed(status: StatusCode, page: &impl Template) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::build(status)
+/// A page that may be shown inside the control panel of `store` (if known).
+pub fn framed(
+    status: StatusCode,
+    page: &impl Template,
+    store: Option<&StoreHash>,
+) -> Result<HttpResponse, AppError> {
+    let mut res = HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        .insert_header((header::CONTENT_SECURITY_POLICY, FRAMED_CSP))
-        .body(page.render()?))
+        .insert_header((header::CONTENT_SECURITY_POLICY, framed_csp(store)))
+        .body(page.render()?);
+    res.extensions_mut().insert(Framable);
+    Ok(res)
 }
 
 /// Bad signatures are 401, with nothing looked up or changed; other failures are explained.
-fn refused(e: BcAppError) -> Result<HttpResponse, AppError> {
+pub fn refused(e: BcAppError) -> Result<HttpResponse, AppError> {
     let status = match e {
         BcAppError::NotConfigured => return Err(AppError::NotFound),
         BcAppError::BadSignature => StatusCode::UNAUTHORIZED,
+        BcAppError::MissingCode | BcAppError::CodeRefused | BcAppError::LinkInvalid => {
+            StatusCode::BAD_REQUEST
+        }
         BcAppError::Exchange(_) => StatusCode::BAD_GATEWAY,
         BcAppError::UnknownStore | BcAppError::UnknownUser => StatusCode::NOT_FOUND,
         BcAppError::LastOwner => StatusCode::CONFLICT,
         BcAppError::NotAllowed(_) => StatusCode::FORBIDDEN,
-        BcAppError::Vault(_) | BcAppError::Mail(_) | BcAppError::Db(_) | BcAppError::Account(_) => {
+        BcAppError::Account(e) => return Err(e.into()),
+        BcAppError::Vault(_) | BcAppError::Mail(_) | BcAppError::Db(_) => {
             return Err(AppError::internal(e));
         }
     };
@@ -94,17 +122,51 @@ fn refused(e: BcAppError) -> Result<HttpResponse, AppError> {
             status: status.as_u16(),
             message: &message,
         },
+        None,
     )
 }
 
-/// Signs the user in and shows the store's connection.
-async fn dashboard(
+/// What `/auth` or `/load` led to: the dashboard, signed in to the store's tenant only, or
+/// the "link your existing account" step.
+async fn outcome(
+    ctx: &AppContext,
+    session: &Session,
+    outcome: AppOutcome,
+    just_installed: bool,
+) -> Result<HttpResponse, AppError> {
+    match outcome {
+        AppOutcome::SignedIn(s) => dashboard(ctx, session, &s, just_installed, false).await,
+        AppOutcome::NeedsProof {
+            pending,
+            email,
+            connection_id,
+            store_hash,
+        } => {
+            // Nobody is signed in until the account's owner proves it is theirs.
+            sign_out_keeping_session(session);
+            let pending = PendingInSession {
+                pending,
+                email: email.as_str().to_owned(),
+                connection_id,
+            };
+            session
+                .insert(PENDING_KEY, &pending)
+                .map_err(AppError::internal)?;
+            let page = LinkPage::new(csrf_token(session), &pending, None);
+            framed(StatusCode::OK, &page, Some(&store_hash))
+        }
+    }
+}
+
+/// Signs the user in (to the store's tenant only) and shows the store's connection.
+pub async fn dashboard(
     ctx: &AppContext,
     session: &Session,
     s: &AppSession,
     just_installed: bool,
+    just_linked: bool,
 ) -> Result<HttpResponse, AppError> {
-    sign_in(session, s.user_id)?;
+    sign_in_to_app_tenant(session, s.user_id, s.tenant_id)?;
     let c = db::connections::find(&ctx.db, s.tenant_id, s.connection_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -118,7 +180,9 @@ async fn dashboard(
             tenant_path: format!("/t/{}", s.tenant_id),
             c,
             just_installed,
+            just_linked,
         },
+        Some(&s.store_hash),
     )
 }
 
@@ -132,8 +196,8 @@ pub async fn auth_callback(
         return Err(AppError::NotFound);
     }
     let q = query.into_inner();
-    let Some(code) = q.code.filter(|c| !c.is_empty()) else {
-        return refused(BcAppError::Exchange("no code in the request".into()));
+    let Some(code) = q.code.filter(|c| !c.expose().trim().is_empty()) else {
+        return refused(BcAppError::MissingCode);
     };
     let cb = AuthCallback {
         code,
@@ -142,7 +206,7 @@ pub async fn auth_callback(
         account_uuid: q.account_uuid,
     };
     match bc_app::install(&ctx, &cb).await {
-        Ok(s) => dashboard(&ctx, &session, &s, true).await,
+        Ok(o) => outcome(&ctx, &session, o, true).await,
         Err(e) => refused(e),
     }
 }
@@ -155,7 +219,7 @@ pub async fn load_callback(
 ) -> Result<HttpResponse, AppError> {
     let jwt = query.into_inner().signed_payload_jwt.unwrap_or_default();
     match bc_app::load(&ctx, &jwt).await {
-        Ok(s) => dashboard(&ctx, &session, &s, false).await,
+        Ok(o) => outcome(&ctx, &session, o, false).await,
         Err(e) => refused(e),
     }
 }
@@ -203,15 +267,12 @@ pub async fn iframe_headers(
         .app_data::<web::Data<AppContext>>()
         .is_some_and(|ctx| ctx.is_https());
     let mut res = next.call(req).await?;
-    let headers = res.headers_mut();
-    let own_policy = headers
-        .get(header::CONTENT_SECURITY_POLICY)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == FRAMED_CSP);
-    if own_policy {
+    if res.response().extensions().get::<Framable>().is_some() {
+        let headers = res.headers_mut();
         headers.remove(header::X_FRAME_OPTIONS);
     }
     if https {
+        let headers = res.headers_mut();
         let cookies: Vec<header::HeaderValue> = headers
             .get_all(header::SET_COOKIE)
             .filter_map(|v| v.to_str().ok())

@@ -128,6 +128,30 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
         .unwrap_or("")
 }
 
+/// The longest access token accepted (BigCommerce's are about 30 characters; this leaves
+/// room for other formats without letting a form store megabytes).
+pub const MAX_TOKEN_CHARS: usize = 1000;
+
+/// An access token as typed: surrounding whitespace trimmed, `None` if empty. The error
+/// never repeats the value.
+fn parse_access_token(raw: &str) -> Result<Option<Secret>, crate::domain::DomainError> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if value.chars().count() > MAX_TOKEN_CHARS {
+        return Err(crate::domain::DomainError::new(format!(
+            "The access token is at most {MAX_TOKEN_CHARS} characters: paste only the token BigCommerce showed you."
+        )));
+    }
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(crate::domain::DomainError::new(
+            "The access token cannot contain spaces or line breaks: paste only the token.",
+        ));
+    }
+    Ok(Some(Secret::new(value.to_owned())))
+}
+
 /// Parses the wizard. `require_token`: a new Token/Basic connection needs its token; on edit
 /// an empty token field keeps the stored one.
 fn parse_input(
@@ -157,8 +181,12 @@ fn parse_input(
         "scopes",
         Scopes::parse(draft_scopes.iter().map(String::as_str)),
     );
-    let token = Some(Secret::new(field(fields, "access_token").trim().to_owned()))
-        .filter(|t| !t.is_empty());
+    let token = errors
+        .check(
+            "access_token",
+            parse_access_token(field(fields, "access_token")),
+        )
+        .flatten();
     let (mut oauth_client_id, mut api_client_id) = (None, None);
     match auth_type {
         Some(AuthType::OAuth) => {
@@ -339,6 +367,7 @@ pub async fn edit_connection(
     path: web::Path<(i64, i64)>,
     ctx: web::Data<AppContext>,
 ) -> Result<HttpResponse, AppError> {
+    store::require_manager(&tenant.actor)?;
     let c = store::load(&ctx, tenant.id(), connection_id(&path)).await?;
     if c.installed_by_app {
         return Err(AppError::Forbidden(store::MANAGED_BY_APP.into()));
@@ -414,6 +443,8 @@ pub async fn test_connection(
     ctx: web::Data<AppContext>,
 ) -> Result<HttpResponse, AppError> {
     let id = connection_id(&path);
+    // Testing rewrites the connection's status and capabilities: owners and admins only.
+    store::require_manager(&tenant.actor)?;
     report_test(&tenant, &ctx, id).await?;
     Ok(see_other(&tenant.path(&format!("/connections/{id}"))))
 }

@@ -9,7 +9,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 
 use super::{
     render::{Layout, take_flashes},
-    session::{csrf_token, signed_in_user},
+    session::{app_tenant, csrf_token, signed_in_user},
 };
 use crate::{
     accounts::members::Actor,
@@ -53,10 +53,18 @@ impl Viewer {
             Some(id) => db::users::find(&ctx.db, id).await?,
             None => None,
         };
-        let tenants = match &user {
+        let mut tenants = match &user {
             Some(u) => db::tenants::memberships_of(&ctx.db, u.id).await?,
             None => Vec::new(),
         };
+        // Signed in from the BigCommerce control panel: only the store's tenant, no staff area.
+        let mut user = user;
+        if let Some(only) = app_tenant(&session) {
+            tenants.retain(|m| m.tenant_id == only);
+            if let Some(u) = user.as_mut() {
+                u.is_staff = false;
+            }
+        }
         if let Some(u) = &user {
             tracing::Span::current().record("user", u.id);
         }
@@ -68,6 +76,14 @@ impl Viewer {
         req.extensions_mut().insert(viewer.clone());
         Ok(viewer)
     }
+}
+
+/// The client's address, as the limits and the login throttle count it: the peer of the
+/// connection (no forwarded header is believed).
+pub fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 fn context(req: &HttpRequest) -> Result<web::Data<AppContext>, AppError> {

@@ -16,11 +16,13 @@ use futures_util::StreamExt;
 use subtle::ConstantTimeEq;
 use tracing::Instrument;
 
-use super::session::CSRF_KEY;
+use super::session::{CSRF_KEY, SESSION_COOKIES};
 use crate::error::AppError;
 
-/// Paths whose POSTs are authenticated otherwise (signed by BigCommerce, API keys).
-const CSRF_EXEMPT: &[&str] = &["/bigcommerce/", "/api/"];
+/// The one prefix whose requests may be authenticated by an API key instead of a session;
+/// they skip the CSRF check only when they carry a Bearer key and no session cookie (see
+/// `is_csrf_exempt`). The BigCommerce callbacks are GETs and need no exemption.
+const API_PREFIX: &str = "/api/";
 /// The largest form body the CSRF guard will read.
 const MAX_FORM_BYTES: usize = 256 * 1024;
 
@@ -47,8 +49,11 @@ pub async fn request_span(
     match result {
         Ok(mut res) => {
             let status = res.status().as_u16();
-            if status >= 500 {
+            // 503 is our own answer to overload (with Retry-After), not a failure.
+            if status >= 500 && status != 503 {
                 tracing::error!(status, ms, "request finished");
+            } else if status == 503 {
+                tracing::warn!(status, ms, "request finished");
             } else {
                 tracing::info!(status, ms, "request finished");
             }
@@ -69,13 +74,28 @@ fn is_state_changing(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// A request a browser cannot have been tricked into sending with the user's rights: under
+/// `/api/`, authenticated by `Authorization: Bearer …` (a browser never adds that on its own),
+/// and carrying no session cookie (so no cookie-authenticated route can be reached this way).
+fn is_csrf_exempt(req: &ServiceRequest) -> bool {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer "));
+    let session_cookie = SESSION_COOKIES
+        .iter()
+        .any(|name| req.cookie(name).is_some());
+    req.path().starts_with(API_PREFIX) && bearer && !session_cookie
+}
+
 /// Refuses any state-changing request whose `csrf_token` form field (or `X-CSRF-Token`
 /// header) does not match the session's token. Forms are read here and handed on intact.
 pub async fn csrf_guard(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    if !is_state_changing(req.method()) || CSRF_EXEMPT.iter().any(|p| req.path().starts_with(p)) {
+    if !is_state_changing(req.method()) || is_csrf_exempt(&req) {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
     let expected: Option<String> = req.get_session().get(CSRF_KEY).ok().flatten();
@@ -108,6 +128,34 @@ pub async fn csrf_guard(
             "CSRF check failed"
         );
         return Ok(req.error_response(AppError::Csrf));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// The forms whose POST hashes a password.
+const HASHING_POSTS: &[&str] = &[
+    "/signup",
+    "/login",
+    "/password/reset",
+    "/invitations/accept",
+    "/bigcommerce/link",
+];
+
+/// When every core is hashing a password and the queue is full, a POST that would hash one
+/// is answered 503 + Retry-After here, before the session is loaded or anything is written:
+/// a flood of signups or logins then costs next to nothing, and other pages stay fast.
+/// Must wrap the session middleware.
+pub async fn hashing_gate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let full = req.method() == Method::POST
+        && HASHING_POSTS.contains(&req.path())
+        && req
+            .app_data::<actix_web::web::Data<crate::context::AppContext>>()
+            .is_some_and(|ctx| ctx.hasher.is_full());
+    if full {
+        return Ok(req.error_response(AppError::Busy));
     }
     Ok(next.call(req).await?.map_into_boxed_body())
 }

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod assets;
 pub mod auth;
 pub mod bigcommerce_app;
+pub mod bigcommerce_link;
 pub mod connections;
 pub mod extract;
 pub mod flows;
@@ -122,6 +123,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/bigcommerce/remove_user",
         web::get().to(bigcommerce_app::remove_user_callback),
+    )
+    .route(
+        "/bigcommerce/link",
+        web::post().to(bigcommerce_link::link_by_login),
+    )
+    .route(
+        "/bigcommerce/link/email",
+        web::post().to(bigcommerce_link::link_by_email),
+    )
+    .route(
+        "/bigcommerce/link/confirm",
+        web::get().to(bigcommerce_link::confirm_page),
+    )
+    .route(
+        "/bigcommerce/link/confirm",
+        web::post().to(bigcommerce_link::confirm),
     )
     .route("/oauth/callback", web::get().to(oauth::callback))
     .service(tenant_scope())

@@ -88,37 +88,92 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-/// Keeps only local paths as redirect targets (no `//host` or scheme), else `/`.
-pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.starts_with("/\\")
-                && !n.contains(['\r', '\n']) =>
-        {
-            n.to_owned()
-        }
-        _ => "/".to_owned(),
+/// Why a `next` was refused.
+pub const NOT_LOCAL: &str = "The address to return to after logging in is not a page of this site. Open cartbridge from its own links and try again.";
+
+/// Where to go after logging in: `next` if it is a path on our own origin, `/` if none was
+/// given, and a 400 for anything else (never a redirect elsewhere, never a 500).
+pub fn safe_next(next: Option<&str>) -> Result<String, AppError> {
+    match next.filter(|n| !n.is_empty()) {
+        None => Ok("/".to_owned()),
+        Some(n) if is_local_path(n) => Ok(n.to_owned()),
+        Some(_) => Err(AppError::BadRequest(NOT_LOCAL.into())),
     }
+}
+
+/// A relative reference to a path on our own origin: one leading `/` (not `//`), no control,
+/// whitespace, invisible characters or backslashes anywhere, no empty segment or encoded
+/// slash in the path, and the URL parser, resolving it against our origin, stays on it and
+/// gives back exactly the same text (so no browser can read it as another host).
+pub fn is_local_path(next: &str) -> bool {
+    let path = next.split(['?', '#']).next().unwrap_or_default();
+    let lower = path.to_ascii_lowercase();
+    let plain = next.len() <= 2048
+        && next.starts_with('/')
+        && !path.contains("//")
+        && !lower.contains("%2f")
+        && !lower.contains("%5c")
+        && !next.chars().any(|c| {
+            c.is_control()
+                || c.is_whitespace()
+                || c == '\\'
+                || crate::domain::names::is_invisible(c)
+        });
+    if !plain {
+        return false;
+    }
+    let Ok(base) = url::Url::parse("http://origin.invalid/") else {
+        return false;
+    };
+    let Ok(joined) = base.join(next) else {
+        return false;
+    };
+    let mut same = joined.path().to_owned();
+    if let Some(q) = joined.query() {
+        same.push('?');
+        same.push_str(q);
+    }
+    if let Some(f) = joined.fragment() {
+        same.push('#');
+        same.push_str(f);
+    }
+    joined.origin() == base.origin() && same == next
 }
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::{is_local_path, safe_next};
 
     #[test]
     fn only_local_paths_are_redirect_targets() {
-        assert_eq!(safe_next(Some("/t/1/members")), "/t/1/members");
+        assert_eq!(
+            safe_next(Some("/t/1/members")).ok().as_deref(),
+            Some("/t/1/members")
+        );
+        assert_eq!(
+            safe_next(Some("/t/1?x=1#top")).ok().as_deref(),
+            Some("/t/1?x=1#top")
+        );
+        assert_eq!(safe_next(None).ok().as_deref(), Some("/"));
+        assert_eq!(safe_next(Some("")).ok().as_deref(), Some("/"));
         for bad in [
             "//evil.com",
             "https://evil.com",
             "/\\evil.com",
             "evil",
             "/x\r\nSet-Cookie: a",
+            "/\t/evil.example",
+            "/\t\\evil.example",
+            "/\u{1}",
+            "/\u{7f}",
+            "/./evil",
+            "/a/../../evil",
+            "/%2F/evil.example",
+            "/ x",
+            "/\u{202e}x",
         ] {
-            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
+            assert!(!is_local_path(bad), "{bad:?}");
+            assert!(safe_next(Some(bad)).is_err(), "{bad:?}");
         }
-        assert_eq!(safe_next(None), "/");
     }
 }

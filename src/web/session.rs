@@ -15,6 +15,11 @@ use crate::{accounts::tokens, db, db::Db};
 
 pub const USER_KEY: &str = "uid";
 pub const CSRF_KEY: &str = "csrf";
+/// Set for a session signed in from the BigCommerce control panel: the only tenant it may
+/// reach (a BigCommerce sign-in never opens the user's other tenants).
+pub const APP_TENANT_KEY: &str = "bc_tenant";
+/// The session cookie's names (`startup` picks the `__Host-` one over https).
+pub const SESSION_COOKIES: [&str; 2] = ["cartbridge", "__Host-cartbridge"];
 
 /// Session storage in the database.
 #[derive(Clone)]
@@ -125,10 +130,37 @@ pub fn csrf_token(session: &Session) -> String {
 pub fn sign_in(session: &Session, user_id: i64) -> Result<(), crate::error::AppError> {
     session.renew();
     session.remove(CSRF_KEY);
+    session.remove(APP_TENANT_KEY);
     session
         .insert(USER_KEY, user_id)
         .map_err(crate::error::AppError::internal)?;
     Ok(())
+}
+
+/// Signs `user_id` in from the BigCommerce control panel: like `sign_in`, but the session
+/// reaches only `tenant_id`, the store's tenant.
+pub fn sign_in_to_app_tenant(
+    session: &Session,
+    user_id: i64,
+    tenant_id: i64,
+) -> Result<(), crate::error::AppError> {
+    sign_in(session, user_id)?;
+    session
+        .insert(APP_TENANT_KEY, tenant_id)
+        .map_err(crate::error::AppError::internal)?;
+    Ok(())
+}
+
+/// Signs whoever was signed in out, keeping the session (a new key) for what follows.
+pub fn sign_out_keeping_session(session: &Session) {
+    session.remove(USER_KEY);
+    session.remove(APP_TENANT_KEY);
+    session.renew();
+}
+
+/// The one tenant a session signed in from BigCommerce may reach, if it was.
+pub fn app_tenant(session: &Session) -> Option<i64> {
+    session.get::<i64>(APP_TENANT_KEY).ok().flatten()
 }
 
 pub fn signed_in_user(session: &Session) -> Option<i64> {

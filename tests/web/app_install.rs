@@ -8,7 +8,7 @@ use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Client, Page, TestApp,
+    Client, PASSWORD, Page, TestApp,
     fake_login::{FakeLogin, IssuedCode},
     never_shown, spawn_app_with,
 };
@@ -212,7 +212,8 @@ async fn install_load_remove_user_uninstall_and_reinstall_end_to_end() {
     let app = &s.app;
     let owner = app.client();
 
-    // Install: a tenant for the new store, its owner (created, verified) and the connection.
+    // Install: a tenant for the new store, its owner (created; the email is not marked
+    // verified, a BigCommerce payload proves nothing about it) and the connection.
     let code = s.issue_code(STORE, OWNER, SCOPE_1, TOKEN_1);
     let page = install(&owner, &code).await;
     assert_eq!(page.status, 200, "{}", page.body);
@@ -233,7 +234,7 @@ async fn install_load_remove_user_uninstall_and_reinstall_end_to_end() {
     assert_eq!(role_of(app, OWNER.1).await.as_deref(), Some("owner"));
     assert_eq!(
         app.scalar_i64(&format!(
-            "SELECT COUNT(*) FROM users WHERE email = '{}' AND email_verified_at IS NOT NULL AND password_hash IS NULL",
+            "SELECT COUNT(*) FROM users WHERE email = '{}' AND email_verified_at IS NULL AND password_hash IS NULL",
             OWNER.1
         ))
         .await,
@@ -360,26 +361,45 @@ async fn only_a_valid_signed_payload_gets_in_and_bad_ones_change_nothing() {
 }
 
 #[tokio::test]
-async fn an_existing_account_with_the_installers_email_is_linked() {
+async fn an_existing_account_with_the_installers_email_is_linked_only_once_its_owner_proves_it() {
     let s = spawn(None).await;
     let app = &s.app;
     let (_, own_tenant) = app.signup_and_login(OWNER.1, "Shop Ltd").await;
     let emails_before = app.emails_to(OWNER.1).len();
     let code = s.issue_code(STORE, OWNER, SCOPE_1, TOKEN_1);
-    let page = install(&app.client(), &code).await;
+    let installer = app.client();
+    let page = install(&installer, &code).await;
     assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("id=\"link-account\""), "{}", page.body);
     assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM users").await, 1);
     assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM tenants").await, 2);
     let store_tenant = app
         .scalar_i64("SELECT tenant_id FROM connections WHERE installed_by_app")
         .await;
     assert_ne!(store_tenant, own_tenant);
+    let owners = format!(
+        "SELECT COUNT(*) FROM memberships WHERE tenant_id = {store_tenant} AND role = 'owner'"
+    );
     assert_eq!(
-        app.scalar_i64(&format!(
-            "SELECT COUNT(*) FROM memberships WHERE tenant_id = {store_tenant} AND role = 'owner'"
-        ))
-        .await,
-        1
+        app.scalar_i64(&owners).await,
+        0,
+        "linked on the email's word"
+    );
+    assert_eq!(installer.get(&format!("/t/{own_tenant}")).await.status, 303);
+
+    // The owner logs in once from the app: now the store's tenant is theirs.
+    let csrf = page.csrf().expect("csrf");
+    let linked = installer
+        .post(
+            "/bigcommerce/link",
+            &[("csrf_token", csrf.as_str()), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(linked.status, 200, "{}", linked.body);
+    assert_eq!(app.scalar_i64(&owners).await, 1);
+    assert_eq!(
+        installer.get(&format!("/t/{store_tenant}")).await.status,
+        200
     );
     assert_eq!(
         app.emails_to(OWNER.1).len(),
@@ -399,7 +419,8 @@ async fn a_refused_code_installs_nothing() {
         context: format!("stores/{STORE}"),
     };
     let page = install(&app.client(), &forged).await;
-    assert_eq!(page.status, 502, "{}", page.body);
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(page.body.contains("did not accept this installation code"));
     assert_eq!(app.snapshot().await, before);
 }
 
@@ -419,9 +440,10 @@ async fn only_pages_shown_in_the_control_panel_may_be_framed() {
             .to_str()
             .expect("csp");
         assert!(
-            csp.contains("frame-ancestors https://*.bigcommerce.com https://*.mybigcommerce.com"),
+            csp.contains("frame-ancestors https://*.bigcommerce.com"),
             "{csp}"
         );
+        assert!(!csp.contains("*.mybigcommerce.com"), "{csp}");
         assert!(!csp.contains("'none'; frame") && !csp.contains("frame-ancestors 'none'"));
         assert!(page.headers.get("x-frame-options").is_none());
     }

@@ -15,6 +15,7 @@ mod email;
 mod fake_bigcommerce;
 mod flow_engine;
 mod flow_pages;
+mod hardening;
 mod inventory;
 mod isolation;
 mod jobs;

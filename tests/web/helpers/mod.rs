@@ -540,6 +540,36 @@ impl Client {
         }
     }
 
+    /// A client whose connections come from `local` (any 127.x address reaches the app), to
+    /// act as another client address.
+    pub fn from_address(base: &str, local: std::net::IpAddr) -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(local)
+            .build()
+            .expect("client");
+        Self {
+            base: base.to_owned(),
+            http,
+        }
+    }
+
+    /// The underlying HTTP client (same cookie jar), for requests `Client` has no helper for.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Sends a request built on `http()` and reads the answer like every other request.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Page {
+        Self::read(request.send().await.expect("request")).await
+    }
+
+    /// An absolute URL for `path` on the app.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
     async fn read(res: reqwest::Response) -> Page {
         let status = res.status().as_u16();
         let headers = res.headers().clone();
