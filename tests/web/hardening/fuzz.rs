@@ -164,6 +164,7 @@ async fn no_get_route_answers_5xx_to_junk_in_its_query() {
                 format!("/t/{tenant}{route}")
                     .replace("{connection_id}", &connection)
                     .replace("{run_id}", "1")
+                    .replace("{flow}", "inventory")
                     .replace("{oauth_client_id}", "1"),
             );
         }
