@@ -11,6 +11,7 @@ pub mod auth;
 pub mod bigcommerce_app;
 pub mod bigcommerce_link;
 pub mod connections;
+pub mod error_page;
 pub mod extract;
 pub mod flows;
 pub mod forms;
