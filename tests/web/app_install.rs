@@ -3,13 +3,13 @@
 //! independently of the app's verifier; every refused request leaves the database unchanged.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use cartbridge::{config::BcApp, db::Db, domain::Secret, vault::Aad};
+use cartbridge::{db::Db, vault::Aad};
 use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
 use crate::helpers::{
     Client, PASSWORD, Page, TestApp,
-    fake_login::{FakeLogin, IssuedCode},
+    fake_login::{AppWithBcLogin, IssuedCode, spawn_with_bc_app},
     never_shown, spawn_app_with,
 };
 
@@ -23,49 +23,19 @@ const TOKEN_2: &str = "app-token-sentinel-second-77cd";
 const SCOPE_1: &str = "store_v2_orders store_v2_products_read_only";
 const SCOPE_2: &str = "store_v2_orders store_v2_products store_v2_customers";
 
-struct AppWithLogin {
-    app: TestApp,
-    login: FakeLogin,
-    /// The app's auth callback, which the token request must name as `redirect_uri`.
-    redirect_uri: String,
-}
-
-impl AppWithLogin {
-    /// A code as BigCommerce issues it when `user` installs the app on `store`.
-    fn issue_code(&self, store: &str, user: (i64, &str), scope: &str, token: &str) -> IssuedCode {
-        self.login
-            .issue_code(CLIENT_ID, &self.redirect_uri, store, user, scope, token)
-    }
-}
+type AppWithLogin = AppWithBcLogin;
 
 /// The app with its BigCommerce app credentials, talking to a fake token endpoint.
 async fn spawn(public_url: Option<&str>) -> AppWithLogin {
     for secret in [CLIENT_SECRET, TOKEN_1, TOKEN_2] {
         never_shown(secret);
     }
-    let login = FakeLogin::start(STORE, TOKEN_1).await;
-    login.add_app(CLIENT_ID, CLIENT_SECRET);
-    login.set_owner(OWNER);
-    let login_url = login.url();
-    let public = public_url.map(str::to_owned);
-    let app = spawn_app_with(|s| {
-        s.bigcommerce_login_url = login_url.parse().expect("url");
-        s.public_url = public.map(|u| u.parse().expect("url"));
-        s.bc_app = Some(BcApp {
-            client_id: CLIENT_ID.into(),
-            client_secret: Secret::new(CLIENT_SECRET.into()),
-        });
-    })
-    .await;
-    let redirect_uri = format!(
-        "{}/bigcommerce/auth",
-        app.ctx.public_url.as_str().trim_end_matches('/')
-    );
-    AppWithLogin {
-        app,
-        login,
-        redirect_uri,
-    }
+    spawn_with_bc_app(
+        (CLIENT_ID, CLIENT_SECRET),
+        (STORE, TOKEN_1, OWNER),
+        public_url,
+    )
+    .await
 }
 
 fn now() -> i64 {

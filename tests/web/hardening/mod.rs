@@ -10,14 +10,13 @@ mod roles_csrf_framing;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use cartbridge::{config::BcApp, domain::Secret};
 use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Client, PASSWORD, Page, TestApp,
-    fake_login::{FakeLogin, IssuedCode},
-    never_shown, spawn_app_with,
+    Client, Page, TestApp,
+    fake_login::{AppWithBcLogin, FakeLogin, IssuedCode, spawn_with_bc_app},
+    never_shown,
 };
 
 pub const CLIENT_ID: &str = "hardening-app-id";
@@ -39,22 +38,12 @@ impl BcTestApp {
         for secret in [CLIENT_SECRET, TOKEN] {
             never_shown(secret);
         }
-        let login = FakeLogin::start(STORE, TOKEN).await;
-        login.add_app(CLIENT_ID, CLIENT_SECRET);
-        login.set_owner(OWNER);
-        let login_url = login.url();
-        let app = spawn_app_with(|s| {
-            s.bigcommerce_login_url = login_url.parse().expect("url");
-            s.bc_app = Some(BcApp {
-                client_id: CLIENT_ID.into(),
-                client_secret: Secret::new(CLIENT_SECRET.into()),
-            });
-        })
-        .await;
-        let redirect_uri = format!(
-            "{}/bigcommerce/auth",
-            app.ctx.public_url.as_str().trim_end_matches('/')
-        );
+        let AppWithBcLogin {
+            app,
+            login,
+            redirect_uri,
+            ..
+        } = spawn_with_bc_app((CLIENT_ID, CLIENT_SECRET), (STORE, TOKEN, OWNER), None).await;
         Self {
             app,
             login,
@@ -120,19 +109,7 @@ pub fn client_from(app: &TestApp, n: u8) -> Client {
 
 /// Signs up `email` without confirming it: an unverified account.
 pub async fn signup_unverified(app: &TestApp, email: &str, company: &str) {
-    let res = app
-        .client()
-        .submit(
-            "/signup",
-            "/signup",
-            &[
-                ("email", email),
-                ("password", PASSWORD),
-                ("company", company),
-            ],
-        )
-        .await;
-    assert_eq!(res.status, 303, "signup failed: {}", res.body);
+    app.signup(&app.client(), email, company).await;
 }
 
 /// Logs `email` in with the suite's password from `client`.

@@ -353,3 +353,69 @@ async fn token(req: HttpRequest, body: web::Bytes, state: web::Data<Mutex<State>
         .content_type("application/json")
         .body(body.to_string())
 }
+
+/// The app set up as a single-click BigCommerce app (`client_id`, `client_secret`) whose
+/// token endpoint is a [`FakeLogin`] for `store`, issuing `token` and owned by `owner`.
+pub struct AppWithBcLogin {
+    pub app: super::TestApp,
+    pub login: FakeLogin,
+    /// The app's auth callback, which the token request must name as `redirect_uri`.
+    pub redirect_uri: String,
+    pub client_id: String,
+}
+
+impl AppWithBcLogin {
+    /// A code as BigCommerce issues it when `user` installs the app on `store`.
+    pub fn issue_code(
+        &self,
+        store: &str,
+        user: (i64, &str),
+        scope: &str,
+        token: &str,
+    ) -> IssuedCode {
+        self.login.issue_code(
+            &self.client_id,
+            &self.redirect_uri,
+            store,
+            user,
+            scope,
+            token,
+        )
+    }
+}
+
+/// Starts the fake login server and an app pointed at it with the app credentials set;
+/// `public_url`, if given, is the app's public URL.
+pub async fn spawn_with_bc_app(
+    (client_id, client_secret): (&str, &str),
+    (store, token, owner): (&str, &str, (i64, &str)),
+    public_url: Option<&str>,
+) -> AppWithBcLogin {
+    let login = FakeLogin::start(store, token).await;
+    login.add_app(client_id, client_secret);
+    login.set_owner(owner);
+    let login_url = login.url();
+    let public = public_url.map(str::to_owned);
+    let (id, client_secret) = (client_id.to_owned(), client_secret.to_owned());
+    let app = super::spawn_app_with(|s| {
+        s.bigcommerce_login_url = login_url.parse().expect("url");
+        if let Some(url) = public {
+            s.public_url = Some(url.parse().expect("url"));
+        }
+        s.bc_app = Some(cartbridge::config::BcApp {
+            client_id: id,
+            client_secret: cartbridge::domain::Secret::new(client_secret),
+        });
+    })
+    .await;
+    let redirect_uri = format!(
+        "{}/bigcommerce/auth",
+        app.ctx.public_url.as_str().trim_end_matches('/')
+    );
+    AppWithBcLogin {
+        app,
+        login,
+        redirect_uri,
+        client_id: client_id.to_owned(),
+    }
+}

@@ -200,6 +200,22 @@ const SNAPSHOT_TABLES: &[(&str, &str)] = &[
 ];
 
 impl TestApp {
+    /// Signs `email` up through the form with `client` (the email is not confirmed).
+    pub async fn signup(&self, client: &Client, email: &str, company: &str) {
+        let res = client
+            .submit(
+                "/signup",
+                "/signup",
+                &[
+                    ("email", email),
+                    ("password", PASSWORD),
+                    ("company", company),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 303, "signup failed: {}", res.body);
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -425,18 +441,7 @@ impl TestApp {
     /// client and the new tenant's id.
     pub async fn signup_and_login(&self, email: &str, company: &str) -> (Client, i64) {
         let client = self.client();
-        let res = client
-            .submit(
-                "/signup",
-                "/signup",
-                &[
-                    ("email", email),
-                    ("password", PASSWORD),
-                    ("company", company),
-                ],
-            )
-            .await;
-        assert_eq!(res.status, 303, "signup failed: {}", res.body);
+        self.signup(&client, email, company).await;
         self.confirm_email(&client, email).await;
         let res = client
             .submit(
