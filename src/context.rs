@@ -5,7 +5,7 @@ use url::Url;
 
 use crate::{
     bigcommerce::BigCommerce,
-    config::{BcApp, JobSettings},
+    config::{BcApp, JobSettings, WebhookSettings},
     db::Db,
     domain::Secret,
     mailer::Mailer,
@@ -27,6 +27,11 @@ pub struct AppContext {
     pub public_url: Url,
     /// How jobs are queued and run (attempts, leases, backoff).
     pub jobs: JobSettings,
+    /// Outbound webhooks: SSRF guard switch and retry schedule.
+    pub webhooks: WebhookSettings,
+    /// The HTTP client outbound webhooks are sent with (10 s timeout, no redirects, no
+    /// proxy, a resolver that refuses private addresses unless allowed).
+    pub webhook_http: reqwest::Client,
 }
 
 impl AppContext {

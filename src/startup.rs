@@ -144,6 +144,8 @@ pub async fn build_context(
         bc_app: settings.bc_app.clone(),
         public_url,
         jobs: settings.jobs.clone(),
+        webhooks: settings.webhooks.clone(),
+        webhook_http: crate::partner_api::ssrf::http_client(settings.webhooks.allow_private)?,
     })
 }
 
@@ -214,6 +216,9 @@ impl Application {
     /// stop after the HTTP server, releasing the jobs they were running.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.context.clone()));
+        let outbox = tokio::spawn(crate::partner_api::webhooks::sweep_forever(
+            self.context.clone().into_inner(),
+        ));
         let workers = (self.jobs.workers > 0)
             .then(|| jobs::start(self.context.clone().into_inner(), &self.jobs));
         let result = self.server.await;
@@ -221,6 +226,7 @@ impl Application {
             workers.shutdown().await;
         }
         housekeeping.abort();
+        outbox.abort();
         self.context.db.close().await;
         tracing::info!("cartbridge stopped");
         result.context("the HTTP server failed")
@@ -242,6 +248,7 @@ pub async fn run_workers(settings: Settings) -> anyhow::Result<()> {
     };
     let context = std::sync::Arc::new(build_context(&settings, master_key, db, public_url).await?);
     let workers = jobs::start(context.clone(), &settings.jobs);
+    let outbox = tokio::spawn(crate::partner_api::webhooks::sweep_forever(context.clone()));
     tracing::info!(
         workers = settings.jobs.workers,
         database = context.db.backend(),
@@ -250,6 +257,7 @@ pub async fn run_workers(settings: Settings) -> anyhow::Result<()> {
     shutdown_signal().await?;
     tracing::info!("stopping: releasing the jobs in progress");
     workers.shutdown().await;
+    outbox.abort();
     context.db.close().await;
     tracing::info!("cartbridge worker stopped");
     Ok(())

@@ -13,6 +13,7 @@ use sqlx::{
 
 use crate::config::DatabaseUrl;
 
+pub mod api_keys;
 pub mod audit;
 pub mod bigcommerce_app;
 pub mod connections;
@@ -21,6 +22,7 @@ pub mod inventory;
 pub mod jobs;
 pub mod login_attempts;
 pub mod oauth_clients;
+pub mod partner_reads;
 pub mod runs;
 pub mod sealed;
 pub mod sessions;
@@ -28,6 +30,7 @@ pub mod tenants;
 pub mod tokens;
 pub mod users;
 pub mod vault_keys;
+pub mod webhooks;
 
 /// A connection pool to whichever database the URL named.
 #[derive(Clone, Debug)]

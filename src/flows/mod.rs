@@ -76,6 +76,9 @@ pub struct FlowJob {
 pub async fn execute(ctx: &AppContext, job: &Job) -> Result<(), JobFailure> {
     match Flow::parse(&job.kind) {
         Some(Flow::Inventory) => inventory::execute(ctx, job).await,
+        None if job.kind == "webhook_delivery" => {
+            crate::partner_api::webhooks::execute(ctx, job).await
+        }
         None => Err(JobFailure::Fail(format!(
             "no handler for jobs of kind {:?}",
             job.kind
