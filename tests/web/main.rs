@@ -20,5 +20,7 @@ mod jobs;
 mod migrations;
 mod oauth;
 mod oauth_clients;
+mod partner_api;
 mod security;
 mod vault;
+mod webhooks_out;
