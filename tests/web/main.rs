@@ -21,6 +21,7 @@ mod migrations;
 mod oauth;
 mod oauth_clients;
 mod partner_api;
+mod schemathesis;
 mod security;
 mod vault;
 mod webhooks_out;
