@@ -9,6 +9,7 @@ mod accounts;
 mod app_install;
 mod bigcommerce_client;
 mod browser;
+mod browser_partner;
 mod cli;
 mod connections;
 mod email;
