@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! cargo run --release --bin bench -- inventory --products 100000 [--variants 3] [--page-size 250]
+//! cargo run --release --bin bench -- api --variants 300000 [--clients 50]
 //! ```
 
 #![allow(clippy::print_stdout)]
@@ -15,6 +16,9 @@ mod fake_bigcommerce;
 #[path = "../../tests/web/helpers/fake_bigcommerce_models.rs"]
 #[allow(clippy::all, clippy::pedantic, unused)]
 mod fake_bigcommerce_models;
+
+#[path = "bench/api.rs"]
+mod api;
 
 use std::{
     collections::BTreeMap,
@@ -63,6 +67,30 @@ enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// The partner API over a large snapshot: a full `/inventory` walk, one `limit=500`
+    /// page under concurrent clients (p50/p99), and the streamed CSV export.
+    Api {
+        /// Variants in the snapshot.
+        #[arg(long, default_value_t = 300_000)]
+        variants: i64,
+        /// Concurrent API clients.
+        #[arg(long, default_value_t = 50)]
+        clients: usize,
+        /// Requests each client sends.
+        #[arg(long, default_value_t = 20)]
+        requests: usize,
+        /// Database URL (default: a new SQLite file in a temporary folder).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// (internal) Serves the HTTP API over a prepared database; prints its address.
+    #[command(hide = true)]
+    ApiServer {
+        #[arg(long)]
+        data_dir: String,
+        #[arg(long)]
+        database_url: String,
+    },
     /// (internal) Serves the fake BigCommerce with a generated catalog; prints its URL.
     #[command(hide = true)]
     Fake {
@@ -88,6 +116,21 @@ fn main() -> anyhow::Result<()> {
             page_size,
             database_url,
         } => runtime.block_on(bench_inventory(products, variants, page_size, database_url)),
+        BenchCommand::Api {
+            variants,
+            clients,
+            requests,
+            database_url,
+        } => runtime.block_on(api::run(api::ApiBench {
+            variants,
+            clients,
+            requests_per_client: requests,
+            database_url,
+        })),
+        BenchCommand::ApiServer {
+            data_dir,
+            database_url,
+        } => runtime.block_on(api::serve(data_dir, database_url)),
     }
 }
 
