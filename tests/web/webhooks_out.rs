@@ -582,3 +582,87 @@ async fn an_event_committed_before_a_sigkill_is_delivered_after_the_restart() {
     );
     let _ = webhooks::JOB_KIND;
 }
+
+#[tokio::test]
+async fn members_see_endpoints_and_the_log_but_cannot_change_them_and_redeliver_sends_again() {
+    let (env, receiver) = env_with_receiver(|_| {}).await;
+    let (id, _) = endpoint(&env, &receiver, &["run.failed"]).await;
+    send_test_event(&env, id).await;
+    wait_for_count(
+        &env.app,
+        "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'delivered'",
+        1,
+        30,
+    )
+    .await;
+    let (member, _) = env
+        .app
+        .signup_and_login("hook-member@example.com", "Member's own")
+        .await;
+    let user = env
+        .app
+        .scalar_i64("SELECT id FROM users WHERE email = 'hook-member@example.com'")
+        .await;
+    env.app
+        .execute(&format!(
+            "INSERT INTO memberships (tenant_id, user_id, role, created_at) VALUES ({}, {user}, 'member', 0)",
+            env.tenant
+        ))
+        .await;
+    let list = format!("/t/{}/webhooks", env.tenant);
+    let page = format!("{list}/{id}");
+    let shown = member.get(&list).await;
+    assert_eq!(shown.status, 200);
+    assert!(shown.body.contains(&receiver.url) && !shown.body.contains("Add an endpoint"));
+    let log = member.get(&page).await;
+    assert!(log.body.contains("delivered") && !log.body.contains("Send test event"));
+    let delivery = env
+        .app
+        .scalar_i64("SELECT MAX(id) FROM webhook_deliveries")
+        .await;
+    let before = env.app.snapshot().await;
+    for action in [
+        format!("{page}/test"),
+        format!("{page}/rotate-secret"),
+        format!("{page}/disable"),
+        format!("{page}/delete"),
+        format!("{page}/deliveries/{delivery}/redeliver"),
+    ] {
+        assert_eq!(
+            member.submit(&page, &action, &[]).await.status,
+            403,
+            "{action}"
+        );
+    }
+    let res = member
+        .submit(
+            &list,
+            &list,
+            &[("url", &receiver.url), ("event_types", "run.failed")],
+        )
+        .await;
+    assert_eq!(res.status, 403);
+    assert_eq!(env.app.snapshot().await, before);
+
+    // The owner redelivers: the same event (same webhook-id) arrives again, a second attempt logged.
+    env.client
+        .submit(
+            &page,
+            &format!("{page}/deliveries/{delivery}/redeliver"),
+            &[],
+        )
+        .await
+        .assert_redirect_to(&page);
+    receiver
+        .wait_for("the redelivery", 30, |seen| seen.len() == 2)
+        .await;
+    let seen = receiver.answered();
+    assert_eq!(seen[0]["id"], seen[1]["id"]);
+    wait_for_count(
+        &env.app,
+        &format!("SELECT COUNT(*) FROM webhook_attempts WHERE delivery_id = {delivery} AND attempt = 2 AND status_code = 200"),
+        1,
+        10,
+    )
+    .await;
+}
