@@ -176,3 +176,27 @@ pub async fn after_connection_test(
         tracing::warn!(error = %e, "cannot record the connection.failed event");
     }
 }
+
+/// The one call a flow makes when one of its runs has ended (succeeded or failed for good):
+/// `inventory.changed` for a succeeded run with stock changes, `run.failed` for a failed
+/// one; nothing for a run that will be retried. Errors are logged, never returned: the
+/// run's outcome must not depend on the webhook outbox. Idempotent (dedupe keys), so a
+/// retried or taken-over job may call it again.
+pub async fn after_run(ctx: &AppContext, tenant_id: i64, run_id: i64) {
+    let status = match db::runs::find(&ctx.db, tenant_id, run_id).await {
+        Ok(Some(run)) => run.status,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, run = run_id, "cannot read the run for its webhook events");
+            return;
+        }
+    };
+    let emitted = match status.as_str() {
+        "succeeded" => inventory_changed(ctx, tenant_id, run_id).await,
+        "failed" => run_failed(ctx, tenant_id, run_id).await,
+        _ => return,
+    };
+    if let Err(e) = emitted {
+        tracing::warn!(error = %e, run = run_id, "cannot record the run's webhook events");
+    }
+}

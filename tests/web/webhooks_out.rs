@@ -185,13 +185,9 @@ async fn a_receiver_failing_three_times_then_succeeding_gets_the_event_once_with
         "{}",
         log.body
     );
-    // Emitting the same run again stores nothing new.
-    assert!(
-        events::inventory_changed(&env.app.ctx, env.tenant, run.id)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    // Emitting the same run again (the end-of-run hook, as a retried job would) stores
+    // nothing new.
+    events::after_run(&env.app.ctx, env.tenant, run.id).await;
     assert_eq!(
         env.app
             .scalar_i64("SELECT COUNT(*) FROM webhook_events")
@@ -397,7 +393,15 @@ async fn inventory_changed_is_split_into_batches_of_500_and_run_and_connection_f
         events::inventory_changed(ctx, t, run).await.unwrap().len(),
         3
     );
-    assert_eq!(events::run_failed(ctx, t, run).await.unwrap().len(), 1);
+    // The hook the lead calls when a run ends: this run failed, so run.failed (once).
+    events::after_run(ctx, t, run).await;
+    events::after_run(ctx, t, run).await;
+    assert_eq!(
+        env.app
+            .scalar_i64("SELECT COUNT(*) FROM webhook_events WHERE event_type = 'run.failed'")
+            .await,
+        1
+    );
     assert!(
         events::run_failed(ctx, t, run).await.unwrap().is_empty(),
         "emitted twice"
