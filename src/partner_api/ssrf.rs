@@ -3,7 +3,8 @@
 //! 169.254.169.254), unique-local, multicast and unspecified addresses are refused, when
 //! the endpoint is saved and again at delivery time (the delivery client resolves through
 //! [`GuardedResolver`], so a name re-pointed after saving is caught too).
-//! `CARTBRIDGE_WEBHOOK_ALLOW_PRIVATE=true` lifts the guard (and allows plain http).
+//! `CARTBRIDGE_WEBHOOK_ALLOW_PRIVATE=true` lifts the guard (and allows plain http to a
+//! private host).
 
 use std::{
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
@@ -99,12 +100,24 @@ fn check_ip(host: &str, ip: IpAddr, allow_private: bool) -> Result<(), Refused> 
     }
 }
 
+/// Whether the URL's host is `localhost` or a non-public IP literal.
+fn is_private_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => non_public_kind(IpAddr::V4(ip)).is_some(),
+        Some(url::Host::Ipv6(ip)) => non_public_kind(IpAddr::V6(ip)).is_some(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
 /// Parses and checks a destination URL without resolving it (shape, scheme, IP literals).
 pub fn check_shape(raw: &str, allow_private: bool) -> Result<Url, Refused> {
     let url = Url::parse(raw.trim()).map_err(|_| Refused::NotAUrl)?;
     match url.scheme() {
         "https" => {}
-        "http" if allow_private => {}
+        // Plain http only to a private host (a receiver beside a self-hosted install), and
+        // only when private destinations are allowed.
+        "http" if allow_private && is_private_host(&url) => {}
         "http" => return Err(Refused::NotHttps),
         _ => return Err(Refused::NotAUrl),
     }
@@ -222,6 +235,11 @@ mod tests {
             Err(Refused::NotAUrl)
         );
         assert!(check_shape("http://127.0.0.1:9000/hook", true).is_ok());
+        assert_eq!(
+            check_shape("http://example.com/hook", true),
+            Err(Refused::NotHttps),
+            "plain http only to a private host"
+        );
     }
 
     #[tokio::test]
