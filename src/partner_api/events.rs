@@ -15,23 +15,7 @@ use crate::{
 
 use super::webhooks;
 
-/// Changed variants per `inventory.changed` event.
-pub const BATCH: i64 = 500;
-
-/// A fresh Standard Webhooks message id.
-pub fn message_id() -> String {
-    format!("msg_{}", uuid::Uuid::new_v4().simple())
-}
-
-/// The JSON body of an event.
-pub fn envelope(event_type: &str, data: Value) -> String {
-    json!({
-        "type": event_type,
-        "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "data": data,
-    })
-    .to_string()
-}
+pub use crate::db::webhooks::{INVENTORY_BATCH as BATCH, envelope, message_id};
 
 /// An event about to be stored.
 struct Pending {
@@ -71,9 +55,11 @@ async fn emit(ctx: &AppContext, tenant_id: i64, pending: &[Pending]) -> Result<V
 /// `inventory.changed` for a finished run: its stock-change events, in batches of 500
 /// (nothing when the run changed nothing).
 ///
-/// Today this runs right after the run succeeded, reading the run's `inventory_events`: the
-/// lead will move the outbox write into the merge transaction (`db::inventory::merge`,
-/// through `db::webhooks::Outbox`), so that the snapshot and its event commit together.
+/// Today this runs right after the run succeeded (`after_run`), reading the run's
+/// `inventory_events` in a transaction of its own. The lead will move the outbox write into
+/// the merge transaction (`db::inventory::merge`, one line before its commit:
+/// `tx.insert_inventory_changed(tenant_id, connection_id, run_id).await?` through
+/// `db::webhooks::Outbox`), so that the snapshot and its events commit together.
 #[tracing::instrument(skip_all, fields(tenant = tenant_id, run = run_id))]
 pub async fn inventory_changed(
     ctx: &AppContext,
@@ -83,32 +69,10 @@ pub async fn inventory_changed(
     let Some(run) = db::runs::find(&ctx.db, tenant_id, run_id).await? else {
         return Ok(Vec::new());
     };
-    let total = db::inventory::count_events_of_run(&ctx.db, tenant_id, run_id).await?;
-    let batches = (total + BATCH - 1) / BATCH;
-    let mut pending = Vec::new();
-    for batch in 0..batches {
-        let rows =
-            db::inventory::events_of_run(&ctx.db, tenant_id, run_id, BATCH, batch * BATCH).await?;
-        let changes: Vec<Value> = rows
-            .iter()
-            .map(|e| {
-                json!({
-                    "event_id": e.id, "product_id": e.product_id, "variant_id": e.variant_id,
-                    "sku": e.sku, "kind": e.kind, "old_stock": e.old_stock, "new_stock": e.new_stock,
-                })
-            })
-            .collect();
-        let data = json!({
-            "connection_id": run.connection_id, "run_id": run_id,
-            "batch": batch + 1, "batches": batches, "changes": changes,
-        });
-        pending.push(Pending::new(
-            "inventory.changed",
-            format!("inventory.changed:run:{run_id}:{batch}"),
-            data,
-        ));
-    }
-    emit(ctx, tenant_id, &pending).await
+    let deliveries =
+        db::webhooks::emit_inventory_changed(&ctx.db, tenant_id, run.connection_id, run_id).await?;
+    webhooks::enqueue_all(ctx, tenant_id, &deliveries).await;
+    Ok(deliveries)
 }
 
 /// `run.failed` for a run that ended failed (not one that will be retried).
