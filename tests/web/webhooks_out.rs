@@ -670,3 +670,26 @@ async fn members_see_endpoints_and_the_log_but_cannot_change_them_and_redeliver_
     )
     .await;
 }
+
+#[tokio::test]
+async fn key_rotation_reseals_webhook_secrets_and_deliveries_still_verify() {
+    let (env, receiver) = env_with_receiver(|_| {}).await;
+    let (id, _) = endpoint(&env, &receiver, &["run.failed"]).await;
+    let sql = format!("SELECT secret_ct FROM webhook_endpoints WHERE id = {id}");
+    let before = env.app.bytes(&sql).await.unwrap();
+    let report = cartbridge::vault::rotation::rotate(&env.app.ctx.vault, &env.app.db)
+        .await
+        .unwrap();
+    assert_eq!(report.failed(), 0);
+    let after = env.app.bytes(&sql).await.unwrap();
+    assert_ne!(before, after, "the secret was not resealed");
+    assert_eq!(
+        cartbridge::vault::key_id_of(&after),
+        Some(env.app.ctx.vault.active_key_id())
+    );
+    send_test_event(&env, id).await;
+    receiver
+        .wait_for("a delivery", 30, |seen| !seen.is_empty())
+        .await;
+    assert_eq!(receiver.answered()[0]["verified"], true);
+}
