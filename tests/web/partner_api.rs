@@ -360,6 +360,9 @@ async fn limit_and_cursor_outside_their_rules_are_422_problems_naming_the_parame
     }
     assert_eq!(api.get(&format!("{base}?limit=500")).await.status, 200);
     api.get("/api/v1/nothing-here").await.assert_problem(404);
+    let wrong = api.post(&base).await;
+    let p = wrong.assert_problem(405);
+    assert_eq!(p["detail"], "This path answers GET.");
     api.get("/api/v1/connections/not-a-number")
         .await
         .assert_problem(404);

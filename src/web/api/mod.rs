@@ -53,8 +53,35 @@ api_routes! {
     post "/connections/{id}/flows/inventory/run" => runs::run_inventory,
 }
 
-async fn not_found(_: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound)
+/// No route matched: 405 (with `Allow`) when the path exists for other methods, else 404.
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let allowed: Vec<String> = API_ROUTES
+        .iter()
+        .filter(|(_, pattern)| matches_pattern(pattern, req.path()))
+        .map(|(method, _)| method.to_ascii_uppercase())
+        .collect();
+    if allowed.is_empty() {
+        Err(ApiError::NotFound)
+    } else {
+        Err(ApiError::MethodNotAllowed(allowed.join(", ")))
+    }
+}
+
+/// Whether `path` fits a route pattern (`{name}` stands for one non-empty segment).
+fn matches_pattern(pattern: &str, path: &str) -> bool {
+    let (mut p, mut q) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (p.next(), q.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a.starts_with('{') && a.ends_with('}') => {
+                if b.is_empty() {
+                    return false;
+                }
+            }
+            (Some(a), Some(b)) if a == b => {}
+            _ => return false,
+        }
+    }
 }
 
 /// Registers `/api/v1` and the reference page.
@@ -156,6 +183,15 @@ pub fn json<T: serde::Serialize>(body: &T) -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn route_patterns_match_one_segment_per_parameter() {
+        let p = "/api/v1/connections/{id}/runs/{run_id}";
+        assert!(matches_pattern(p, "/api/v1/connections/4/runs/9"));
+        assert!(!matches_pattern(p, "/api/v1/connections/4/runs"));
+        assert!(!matches_pattern(p, "/api/v1/connections//runs/9"));
+        assert!(!matches_pattern(p, "/api/v1/connections/4/runs/9/x"));
+    }
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {

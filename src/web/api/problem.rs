@@ -34,6 +34,9 @@ pub enum ApiError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The path exists for these methods (the `Allow` header).
+    #[error("method not allowed")]
+    MethodNotAllowed(String),
     #[error("invalid input")]
     Invalid(BTreeMap<String, Vec<String>>),
     #[error("internal error")]
@@ -74,6 +77,11 @@ impl ApiError {
                 "There is no such resource for this API key.".to_owned(),
             ),
             Self::Conflict(d) => ("conflict", "Conflict", d.clone()),
+            Self::MethodNotAllowed(allow) => (
+                "method-not-allowed",
+                "Method Not Allowed",
+                format!("This path answers {allow}."),
+            ),
             Self::Invalid(_) => (
                 "invalid-request",
                 "Unprocessable Content",
@@ -114,6 +122,7 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -125,8 +134,14 @@ impl ResponseError for ApiError {
         }
         let mut res = HttpResponse::build(self.status_code());
         res.content_type("application/problem+json");
-        if matches!(self, Self::Unauthorized(_)) {
-            res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"cartbridge\""));
+        match self {
+            Self::Unauthorized(_) => {
+                res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"cartbridge\""));
+            }
+            Self::MethodNotAllowed(allow) => {
+                res.insert_header((header::ALLOW, allow.as_str()));
+            }
+            _ => {}
         }
         res.body(serde_json::to_string(&self.problem()).unwrap_or_default())
     }
