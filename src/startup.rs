@@ -46,6 +46,41 @@ pub struct Application {
     jobs: JobSettings,
 }
 
+/// SIGINT and SIGTERM streams, registered when created: `build` registers them before
+/// anything runs, so a signal that arrives while the HTTP workers are still starting (job
+/// workers may already be busy) stops the server gracefully instead of killing the process.
+struct StopSignals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn register() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+                terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 /// Opens the database named by the settings and brings its schema up to date.
 pub async fn open_database(settings: &Settings, max_connections: u32) -> anyhow::Result<Db> {
     let db = Db::connect(&settings.database_url, max_connections).await?;
@@ -163,6 +198,7 @@ impl Application {
         let context = web::Data::new(build_context(&settings, master_key, db, public_url).await?);
         let https = context.is_https();
         let ctx = context.clone();
+        let mut stop = StopSignals::register()?;
         let mut server = HttpServer::new(move || {
             let sessions =
                 SessionMiddleware::builder(DbSessionStore::new(ctx.db.clone()), cookie_key.clone())
@@ -190,6 +226,10 @@ impl Application {
                 .configure(routes::configure)
         })
         .listen(listener)?
+        .shutdown_signal(async move {
+            stop.recv().await;
+            tracing::info!("stopping: finishing the requests in progress");
+        })
         .shutdown_timeout(30);
         if let Some(workers) = settings.http_workers {
             server = server.workers(workers);
