@@ -31,6 +31,8 @@ pub const VARIABLES: &[&str] = &[
     "CARTBRIDGE_JOB_RETRY_BASE_SECS",
     "CARTBRIDGE_JOB_MAX_ATTEMPTS",
     "CARTBRIDGE_SCHEDULER_TICK_SECS",
+    "CARTBRIDGE_WEBHOOK_ALLOW_PRIVATE",
+    "CARTBRIDGE_WEBHOOK_RETRY_SCHEDULE_SECS",
 ];
 
 /// Typed settings. Secrets (master key, SMTP and database URLs, which may carry passwords)
@@ -76,6 +78,66 @@ pub struct Settings {
     pub bigcommerce_max_in_flight: usize,
     /// How jobs run in this process.
     pub jobs: JobSettings,
+    /// Outbound webhook delivery.
+    pub webhooks: WebhookSettings,
+}
+
+/// Outbound webhook delivery knobs.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// `CARTBRIDGE_WEBHOOK_ALLOW_PRIVATE`, default `false`: allow destinations on loopback,
+    /// private, link-local and metadata addresses (and plain http to them), for self-hosters
+    /// and tests.
+    pub allow_private: bool,
+    /// `CARTBRIDGE_WEBHOOK_RETRY_SCHEDULE_SECS`, default `60,300,1800,7200,18000,36000,24000`:
+    /// the waits between attempts (7 waits: 8 attempts over about 24 hours).
+    pub retry_schedule: Vec<Duration>,
+}
+
+/// The default waits between delivery attempts: 1 min, 5 min, 30 min, 2 h, 5 h, 10 h,
+/// 6 h 40 min (24 h 16 min in all, 8 attempts).
+pub const DEFAULT_WEBHOOK_RETRY_SCHEDULE: &[u64] = &[60, 300, 1800, 7200, 18_000, 36_000, 24_000];
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private: false,
+            retry_schedule: DEFAULT_WEBHOOK_RETRY_SCHEDULE
+                .iter()
+                .map(|s| Duration::from_secs(*s))
+                .collect(),
+        }
+    }
+}
+
+fn parse_bool(var: &'static str, raw: Option<&str>) -> Result<bool, ConfigError> {
+    match raw.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false" | "0" | "no") => Ok(false),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some(v) => Err(ConfigError {
+            var,
+            message: format!("“{v}” is not true or false"),
+        }),
+    }
+}
+
+fn parse_schedule(var: &'static str, raw: Option<&str>) -> Result<Vec<Duration>, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(WebhookSettings::default().retry_schedule);
+    };
+    let waits: Option<Vec<Duration>> = raw
+        .split(',')
+        .map(|s| s.trim().parse::<u64>().ok().filter(|n| *n <= 7 * 86_400))
+        .map(|n| n.map(Duration::from_secs))
+        .collect();
+    waits
+        .filter(|w| (1..=20).contains(&w.len()))
+        .ok_or_else(|| ConfigError {
+            var,
+            message: format!(
+                "“{raw}” is not a comma-separated list of 1 to 20 waits in seconds (each at most a week)"
+            ),
+        })
 }
 
 /// The job queue's knobs.
@@ -314,6 +376,16 @@ impl Settings {
                 "requests",
                 8,
             )? as usize,
+            webhooks: WebhookSettings {
+                allow_private: parse_bool(
+                    "CARTBRIDGE_WEBHOOK_ALLOW_PRIVATE",
+                    get("CARTBRIDGE_WEBHOOK_ALLOW_PRIVATE"),
+                )?,
+                retry_schedule: parse_schedule(
+                    "CARTBRIDGE_WEBHOOK_RETRY_SCHEDULE_SECS",
+                    get("CARTBRIDGE_WEBHOOK_RETRY_SCHEDULE_SECS"),
+                )?,
+            },
             jobs: JobSettings {
                 workers: number_in(
                     "CARTBRIDGE_WORKERS",

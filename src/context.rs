@@ -6,7 +6,7 @@ use url::Url;
 use crate::{
     accounts::passwords::Hasher,
     bigcommerce::BigCommerce,
-    config::{BcApp, JobSettings},
+    config::{BcApp, JobSettings, WebhookSettings},
     db::Db,
     domain::Secret,
     flows::Registry,
@@ -36,6 +36,11 @@ pub struct AppContext {
     pub handlers: Handlers,
     /// The process-wide bound on concurrent password hashes.
     pub hasher: Hasher,
+    /// Outbound webhooks: SSRF guard switch and retry schedule.
+    pub webhooks: WebhookSettings,
+    /// The HTTP client outbound webhooks are sent with (10 s timeout, no redirects, no
+    /// proxy, a resolver that refuses private addresses unless allowed).
+    pub webhook_http: reqwest::Client,
 }
 
 impl AppContext {

@@ -13,6 +13,7 @@ pub mod flows;
 pub mod jobs;
 pub mod mailer;
 pub mod oauth;
+pub mod partner_api;
 pub mod startup;
 pub mod telemetry;
 pub mod vault;

@@ -47,6 +47,41 @@ pub struct Application {
     jobs: JobSettings,
 }
 
+/// SIGINT and SIGTERM streams, registered when created: `build` registers them before
+/// anything runs, so a signal that arrives while the HTTP workers are still starting (job
+/// workers may already be busy) stops the server gracefully instead of killing the process.
+struct StopSignals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn register() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+                terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 /// Opens the database named by the settings and brings its schema up to date.
 pub async fn open_database(settings: &Settings, max_connections: u32) -> anyhow::Result<Db> {
     let db = Db::connect(&settings.database_url, max_connections).await?;
@@ -164,9 +199,18 @@ pub async fn build_context_with(
         public_url,
         jobs: settings.jobs.clone(),
         hasher: crate::accounts::passwords::Hasher::for_this_machine(),
-        handlers: flows.handlers(),
+        handlers: handlers_for(&flows),
         flows,
+        webhooks: settings.webhooks.clone(),
+        webhook_http: crate::partner_api::ssrf::http_client(settings.webhooks.allow_private)?,
     })
+}
+
+/// Every job kind this process runs: each flow's, and outbound webhook deliveries.
+fn handlers_for(flows: &Registry) -> crate::jobs::Handlers {
+    let mut handlers = flows.handlers();
+    handlers.register(Arc::new(crate::partner_api::webhooks::DeliveryJobs));
+    handlers
 }
 
 impl Application {
@@ -189,6 +233,7 @@ impl Application {
             web::Data::new(build_context_with(&settings, master_key, db, public_url, flows).await?);
         let https = context.is_https();
         let ctx = context.clone();
+        let mut stop = StopSignals::register()?;
         let mut server = HttpServer::new(move || {
             let sessions =
                 SessionMiddleware::builder(DbSessionStore::new(ctx.db.clone()), cookie_key.clone())
@@ -217,6 +262,10 @@ impl Application {
                 .configure(routes::configure)
         })
         .listen(listener)?
+        .shutdown_signal(async move {
+            stop.recv().await;
+            tracing::info!("stopping: finishing the requests in progress");
+        })
         .shutdown_timeout(30);
         if let Some(workers) = settings.http_workers {
             server = server.workers(workers);
@@ -243,6 +292,9 @@ impl Application {
     /// stop after the HTTP server, releasing the jobs they were running.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.context.clone()));
+        let outbox = tokio::spawn(crate::partner_api::webhooks::sweep_forever(
+            self.context.clone().into_inner(),
+        ));
         let workers = (self.jobs.workers > 0)
             .then(|| jobs::start(self.context.clone().into_inner(), &self.jobs));
         let result = self.server.await;
@@ -250,6 +302,7 @@ impl Application {
             workers.shutdown().await;
         }
         housekeeping.abort();
+        outbox.abort();
         self.context.db.close().await;
         tracing::info!("cartbridge stopped");
         result.context("the HTTP server failed")
@@ -278,6 +331,7 @@ pub async fn run_workers_with(settings: Settings, flows: Registry) -> anyhow::Re
         build_context_with(&settings, master_key, db, public_url, flows).await?,
     );
     let workers = jobs::start(context.clone(), &settings.jobs);
+    let outbox = tokio::spawn(crate::partner_api::webhooks::sweep_forever(context.clone()));
     tracing::info!(
         workers = settings.jobs.workers,
         database = context.db.backend(),
@@ -286,6 +340,7 @@ pub async fn run_workers_with(settings: Settings, flows: Registry) -> anyhow::Re
     shutdown_signal().await?;
     tracing::info!("stopping: releasing the jobs in progress");
     workers.shutdown().await;
+    outbox.abort();
     context.db.close().await;
     tracing::info!("cartbridge worker stopped");
     Ok(())

@@ -9,6 +9,7 @@
 //! ```text
 //! cargo run --release --bin bench -- inventory --products 100000 [--variants 3] [--page-size 250]
 //!     [--latency-ms 500] [--quota 150/30000]
+//! cargo run --release --bin bench -- api --variants 300000 [--clients 50]
 //! ```
 
 #![allow(clippy::print_stdout)]
@@ -16,6 +17,9 @@
 #[path = "../../tests/web/helpers/fake_bigcommerce/mod.rs"]
 #[allow(clippy::all, clippy::pedantic, unused)]
 mod fake_bigcommerce;
+
+#[path = "bench/api.rs"]
+mod api;
 
 use std::{
     collections::BTreeMap,
@@ -71,6 +75,30 @@ enum BenchCommand {
         /// Default: no quota.
         #[arg(long, value_parser = parse_quota)]
         quota: Option<Quota>,
+    },
+    /// The partner API over a large snapshot: a full `/inventory` walk, one `limit=500`
+    /// page under concurrent clients (p50/p99), and the streamed CSV export.
+    Api {
+        /// Variants in the snapshot.
+        #[arg(long, default_value_t = 300_000)]
+        variants: i64,
+        /// Concurrent API clients.
+        #[arg(long, default_value_t = 50)]
+        clients: usize,
+        /// Requests each client sends.
+        #[arg(long, default_value_t = 20)]
+        requests: usize,
+        /// Database URL (default: a new SQLite file in a temporary folder).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// (internal) Serves the HTTP API over a prepared database; prints its address.
+    #[command(hide = true)]
+    ApiServer {
+        #[arg(long)]
+        data_dir: String,
+        #[arg(long)]
+        database_url: String,
     },
     /// (internal) Serves the fake BigCommerce with a generated catalog; prints its URL,
     /// then answers each `STATS` line on stdin with what it saw since the last one.
@@ -139,6 +167,21 @@ fn main() -> anyhow::Result<()> {
             database_url,
             FakeSetup { latency_ms, quota },
         )),
+        BenchCommand::Api {
+            variants,
+            clients,
+            requests,
+            database_url,
+        } => runtime.block_on(api::run(api::ApiBench {
+            variants,
+            clients,
+            requests_per_client: requests,
+            database_url,
+        })),
+        BenchCommand::ApiServer {
+            data_dir,
+            database_url,
+        } => runtime.block_on(api::serve(data_dir, database_url)),
     }
 }
 

@@ -282,6 +282,7 @@ pub async fn test(
         capabilities: &capabilities,
     };
     db::connections::record_test(&ctx.db, tenant_id, id, &outcome).await?;
+    crate::partner_api::events::after_connection_test(ctx, tenant_id, id, &report).await;
     tracing::info!(healthy = report.healthy, "connection tested");
     Ok(report)
 }

@@ -13,6 +13,7 @@ use sqlx::{
 
 use crate::config::DatabaseUrl;
 
+pub mod api_keys;
 pub mod audit;
 pub mod bigcommerce_app;
 pub mod budgets;
@@ -22,6 +23,7 @@ pub mod inventory;
 pub mod jobs;
 pub mod login_attempts;
 pub mod oauth_clients;
+pub mod partner_reads;
 pub mod rate_limits;
 pub mod runs;
 pub mod sealed;
@@ -30,6 +32,7 @@ pub mod tenants;
 pub mod tokens;
 pub mod users;
 pub mod vault_keys;
+pub mod webhooks;
 
 /// A connection pool to whichever database the URL named.
 #[derive(Clone, Debug)]

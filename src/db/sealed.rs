@@ -26,6 +26,11 @@ pub const SEALED_FIELDS: &[SealedField] = &[
         column: "access_token_ct",
         field: "access_token",
     },
+    SealedField {
+        table: "webhook_endpoints",
+        column: "secret_ct",
+        field: "signing_secret",
+    },
 ];
 
 /// One stored ciphertext and the row it belongs to.

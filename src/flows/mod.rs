@@ -180,7 +180,9 @@ impl Handler for FlowJobs {
                 return Ok(());
             };
             self.0.discard_run(ctx, job.tenant_id, run.id).await?;
-            db::runs::finish(&ctx.db, job.tenant_id, run.id, "failed", Some(message)).await
+            db::runs::finish(&ctx.db, job.tenant_id, run.id, "failed", Some(message)).await?;
+            crate::partner_api::events::after_run(ctx, job.tenant_id, run.id).await;
+            Ok(())
         })
     }
 }

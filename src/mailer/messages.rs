@@ -53,6 +53,22 @@ struct InviteHtml<'a> {
     days: i64,
 }
 
+#[derive(Template)]
+#[template(path = "email/webhook_disabled.txt")]
+struct WebhookDisabledText<'a> {
+    url: &'a str,
+    reason: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/webhook_disabled.html")]
+struct WebhookDisabledHtml<'a> {
+    url: &'a str,
+    reason: &'a str,
+    link: &'a str,
+}
+
 fn build(
     to: &Email,
     subject: String,
@@ -150,5 +166,15 @@ pub fn confirm_app_link(to: &Email, link: &str, store_hash: &str, hours: i64) ->
             hours,
         }
         .render(),
+    )
+}
+
+/// To the tenant's owners when cartbridge disabled a webhook endpoint.
+pub fn webhook_disabled(to: &Email, url: &str, reason: &str, link: &str) -> OutgoingEmail {
+    build(
+        to,
+        "A cartbridge webhook endpoint was disabled".into(),
+        WebhookDisabledText { url, reason, link }.render(),
+        WebhookDisabledHtml { url, reason, link }.render(),
     )
 }

@@ -6,6 +6,8 @@ use actix_web::{HttpRequest, web};
 use crate::error::AppError;
 
 pub mod admin;
+pub mod api;
+pub mod api_keys;
 pub mod assets;
 pub mod auth;
 pub mod bigcommerce_app;
@@ -25,6 +27,7 @@ pub mod render;
 pub mod runs;
 pub mod session;
 pub mod tenants;
+pub mod webhook_endpoints;
 
 /// Declares the tenant-scoped routes (under `/t/{tenant_id}`) once: registers them and
 /// exports the list as `TENANT_ROUTES`, which the tenant-isolation sweep in the test suite
@@ -63,6 +66,19 @@ tenant_routes! {
     get "/connections/{connection_id}/runs/{run_id}" => runs::show_run,
     get "/connections/{connection_id}/runs/{run_id}/progress" => runs::run_progress,
     get "/connections/{connection_id}/products" => products::list_products,
+    get "/connections/{connection_id}/products.csv" => products::export_products,
+    get "/api-keys" => api_keys::list_api_keys,
+    post "/api-keys" => api_keys::create_api_key,
+    post "/api-keys/{api_key_id}/revoke" => api_keys::revoke_api_key,
+    get "/webhooks" => webhook_endpoints::list_endpoints,
+    post "/webhooks" => webhook_endpoints::create_endpoint,
+    get "/webhooks/{endpoint_id}" => webhook_endpoints::show_endpoint,
+    post "/webhooks/{endpoint_id}/test" => webhook_endpoints::send_test_event,
+    post "/webhooks/{endpoint_id}/rotate-secret" => webhook_endpoints::rotate_secret,
+    post "/webhooks/{endpoint_id}/enable" => webhook_endpoints::enable_endpoint,
+    post "/webhooks/{endpoint_id}/disable" => webhook_endpoints::disable_endpoint,
+    post "/webhooks/{endpoint_id}/delete" => webhook_endpoints::delete_endpoint,
+    post "/webhooks/{endpoint_id}/deliveries/{delivery_id}/redeliver" => webhook_endpoints::redeliver,
     get "/oauth-clients" => oauth_clients::list_oauth_clients,
     get "/oauth-clients/new" => oauth_clients::new_oauth_client,
     post "/oauth-clients" => oauth_clients::create_oauth_client,
@@ -142,6 +158,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::post().to(bigcommerce_link::confirm),
     )
     .route("/oauth/callback", web::get().to(oauth::callback))
+    .configure(api::configure)
     .service(tenant_scope())
     .route("/static/{name}", web::get().to(assets::asset))
     .default_service(web::to(not_found));

@@ -123,6 +123,22 @@ pub async fn list_products(
     })
 }
 
+/// Downloads every variant of the connection's snapshot as CSV (streamed).
+pub async fn export_products(
+    tenant: CurrentTenant,
+    path: web::Path<(i64, i64)>,
+    ctx: web::Data<AppContext>,
+) -> Result<HttpResponse, AppError> {
+    let connection = db::connections::find(&ctx.db, tenant.id(), path.1)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(super::api::inventory::csv_response(
+        &ctx,
+        tenant.id(),
+        connection.id,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::href;

@@ -17,6 +17,13 @@ document.addEventListener("click", (event) => {
   }
 });
 
+// A page that shows a secret once (a new API key or signing secret) is the answer to a POST.
+// Turning its history entry into a GET of the same address makes a reload fetch the plain
+// page (which cannot show the secret) instead of submitting the form again.
+if (document.querySelector("[data-shown-once]")) {
+  window.history.replaceState(null, "", window.location.href);
+}
+
 // Live run progress. Any element with data-progress-url (a run's detail page; on the runs
 // list, the newest unfinished run's row) polls that JSON every second and updates its
 // [data-field] children in place. Once the run has finished, the page's [data-refresh]

@@ -44,6 +44,42 @@ async fn another_tenants_routes_are_404_and_change_nothing() {
     )
     .await;
 
+    // An API key, a webhook endpoint and a delivery of the victim's (partner API pages).
+    let blob = match app.db {
+        cartbridge::db::Db::Postgres(_) => "decode('00', 'hex')",
+        cartbridge::db::Db::Sqlite(_) => "X'00'",
+    };
+    app.execute(&format!(
+        "INSERT INTO api_keys (tenant_id, name, prefix, key_hash, access, created_at) \
+         VALUES ({victim_tenant}, 'Victim key', 'cbk_victim00', 'victim-hash', 'read', 0)"
+    ))
+    .await;
+    let api_key_id = app
+        .scalar_i64("SELECT id FROM api_keys WHERE name = 'Victim key'")
+        .await;
+    app.execute(&format!(
+        "INSERT INTO webhook_endpoints (tenant_id, url, event_types, secret_ct, status, created_at, updated_at) \
+         VALUES ({victim_tenant}, 'https://victim.example.com/hooks', 'run.failed', {blob}, 'enabled', 0, 0)"
+    ))
+    .await;
+    let endpoint_id = app
+        .scalar_i64("SELECT MAX(id) FROM webhook_endpoints")
+        .await;
+    app.execute(&format!(
+        "INSERT INTO webhook_events (tenant_id, event_type, message_id, dedupe_key, payload, created_at) \
+         VALUES ({victim_tenant}, 'run.failed', 'msg_victim', 'victim-1', '{{}}', 0)"
+    ))
+    .await;
+    let event_id = app.scalar_i64("SELECT MAX(id) FROM webhook_events").await;
+    app.execute(&format!(
+        "INSERT INTO webhook_deliveries (tenant_id, endpoint_id, event_id, status, next_attempt_at, created_at) \
+         VALUES ({victim_tenant}, {endpoint_id}, {event_id}, 'failed', 0, 0)"
+    ))
+    .await;
+    let delivery_id = app
+        .scalar_i64("SELECT MAX(id) FROM webhook_deliveries")
+        .await;
+
     assert_tenant_isolation(
         &app,
         &outsider,
@@ -55,6 +91,9 @@ async fn another_tenants_routes_are_404_and_change_nothing() {
             ("oauth_client_id", oauth_client_id.to_string()),
             ("run_id", run_id.to_string()),
             ("flow", "inventory".to_owned()),
+            ("api_key_id", api_key_id.to_string()),
+            ("endpoint_id", endpoint_id.to_string()),
+            ("delivery_id", delivery_id.to_string()),
         ],
     )
     .await;

@@ -152,7 +152,11 @@ async fn secrets_never_reach_the_logs() {
         &["store_v2_information_read_only"],
     );
     let api = fake.api_url();
-    let app = spawn_app_with(|s| s.bigcommerce_api_url = api.parse().unwrap()).await;
+    let app = spawn_app_with(|s| {
+        s.bigcommerce_api_url = api.parse().unwrap();
+        s.webhooks.allow_private = true;
+    })
+    .await;
     let password = "pw LOGSENTINEL horse battery";
     let client = app.client();
     client
@@ -220,13 +224,41 @@ async fn secrets_never_reach_the_logs() {
     assert_eq!(res.status, 303);
     let verify_link = app.last_link("keeper@example.com", "/verify-email");
     let verify_token = verify_link.split("token=").nth(1).unwrap().to_owned();
+    // A partner API key (used once) and a webhook signing secret (used to sign a test event).
+    let api_key =
+        crate::helpers::partner::create_key(&client, tenant, "Logs key", "read", &[]).await;
+    let used = crate::helpers::partner::Api::new(&app, Some(&api_key))
+        .get("/api/v1/connections")
+        .await;
+    assert_eq!(used.status, 200);
+    let (endpoint, signing_secret) = crate::helpers::partner::create_endpoint(
+        &app,
+        &client,
+        tenant,
+        "http://127.0.0.1:9/hooks",
+        &["run.failed"],
+    )
+    .await;
+    let endpoint_page = format!("/t/{tenant}/webhooks/{endpoint}");
+    client
+        .submit(&endpoint_page, &format!("{endpoint_page}/test"), &[])
+        .await
+        .assert_redirect_to(&endpoint_page);
+    crate::helpers::partner::wait_for_count(&app, "SELECT COUNT(*) FROM webhook_attempts", 1, 30)
+        .await;
+    let signing_key = signing_secret.trim_start_matches("whsec_").to_owned();
 
     let logs = logs::captured();
     assert!(
         logs.contains("request finished") && logs.contains("connection tested"),
         "the capture works"
     );
-    for secret in ["LOGSENTINEL", verify_token.as_str()] {
+    for secret in [
+        "LOGSENTINEL",
+        verify_token.as_str(),
+        api_key.as_str(),
+        signing_key.as_str(),
+    ] {
         assert!(
             !logs.contains(secret),
             "a secret reached the logs: {secret}"

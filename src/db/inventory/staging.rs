@@ -5,7 +5,7 @@
 //! upserts, then the run's final counts and status. A run that never merges leaves the
 //! snapshot untouched.
 
-use super::super::{BeginWrite, Db, DbError, now, on_pool};
+use super::super::{BeginWrite, Db, DbError, now, on_pool, webhooks::Outbox};
 
 /// Rows per multi-row INSERT (keeps bind parameters far below both engines' limits).
 const ROWS_PER_INSERT: usize = 400;
@@ -388,16 +388,18 @@ macro_rules! bound {
     }};
 }
 
-/// Merges what run `run_id` staged into the connection's snapshot and marks the run
-/// `succeeded` with its counts, all in one write transaction. `DbError::Conflict` if the
-/// run is no longer `running` (another process finished it); nothing changes then.
+/// Merges what run `run_id` staged into the connection's snapshot, marks the run
+/// `succeeded` with its counts and writes its `inventory.changed` webhook events to the
+/// outbox, all in one write transaction (so no stock change is ever merged without its
+/// event). Returns the counts and the new webhook deliveries to queue. `DbError::Conflict`
+/// if the run is no longer `running` (another process finished it); nothing changes then.
 pub async fn merge(
     db: &Db,
     tenant_id: i64,
     connection_id: i64,
     run_id: i64,
     plan: MergePlan,
-) -> Result<MergeCounts, DbError> {
+) -> Result<(MergeCounts, Vec<i64>), DbError> {
     let sql = MergeSql::new(plan, matches!(db, Db::Postgres(_)));
     let at = now();
     let params = [run_id, tenant_id, connection_id, at];
@@ -437,6 +439,7 @@ pub async fn merge(
             let added = bound!(sqlx::query(q), params, *n).execute(&mut *tx).await?;
             counts.events += i64::try_from(added.rows_affected()).unwrap_or(i64::MAX);
         }
+        let deliveries = tx.insert_inventory_changed(tenant_id, connection_id, run_id).await?;
         let (q, n) = &sql.delete_variants;
         bound!(sqlx::query(q), params, *n).execute(&mut *tx).await?;
         if let Some((q, n)) = &sql.delete_products {
@@ -449,7 +452,7 @@ pub async fn merge(
         sqlx::query(finish).bind(counts.created).bind(counts.updated).bind(counts.unchanged)
             .bind(counts.deleted).bind(run_id).bind(tenant_id).execute(&mut *tx).await?;
         tx.commit().await?;
-        counts
+        (counts, deliveries)
     });
     Ok(counts)
 }

@@ -304,7 +304,7 @@ async fn sync(
     };
     let merge_started = std::time::Instant::now();
     match db::inventory::merge(&ctx.db, tenant_id, connection_id, run.id, plan).await {
-        Ok(counts) => {
+        Ok((counts, deliveries)) => {
             let merge_ms = merge_started.elapsed().as_millis();
             tracing::info!(
                 run = run.id,
@@ -313,6 +313,8 @@ async fn sync(
                 merge_ms,
                 "inventory merged"
             );
+            // Committed with the snapshot; queue them now (the sweep would otherwise).
+            crate::partner_api::webhooks::enqueue_all(ctx, tenant_id, &deliveries).await;
             Ok(())
         }
         Err(DbError::Conflict) => {
@@ -571,6 +573,8 @@ async fn end_run(ctx: &AppContext, tenant_id: i64, run_id: i64, status: &str, me
     }
     if let Err(e) = db::runs::finish(&ctx.db, tenant_id, run_id, status, Some(message)).await {
         tracing::error!(error = %e, run = run_id, "could not record the run's end");
+    } else if status == "failed" {
+        crate::partner_api::events::after_run(ctx, tenant_id, run_id).await;
     }
 }
 

@@ -7,6 +7,7 @@ pub mod fake_login;
 pub mod fixtures;
 pub mod inventory;
 pub mod logs;
+pub mod partner;
 pub mod process;
 pub mod smtp;
 
@@ -197,6 +198,28 @@ const SNAPSHOT_TABLES: &[(&str, &str)] = &[
         "bigcommerce_app_users",
         "tenant_id, store_hash, bc_user_id, user_id",
     ),
+    // Partner API. `api_keys.last_used_at` is bookkeeping (like sessions) and left out.
+    (
+        "api_keys",
+        "id, tenant_id, name, prefix, key_hash, access, created_by, created_at, revoked_at",
+    ),
+    (
+        "api_key_connections",
+        "api_key_id, tenant_id, connection_id",
+    ),
+    (
+        "webhook_endpoints",
+        "id, tenant_id, url, description, event_types, secret_ct, status, disabled_reason, updated_at",
+    ),
+    (
+        "webhook_events",
+        "id, tenant_id, event_type, message_id, dedupe_key, payload",
+    ),
+    (
+        "webhook_deliveries",
+        "id, tenant_id, endpoint_id, event_id, status, attempts, round_base, next_attempt_at",
+    ),
+    ("webhook_attempts", "id, delivery_id, attempt, status_code"),
 ];
 
 impl TestApp {
@@ -488,6 +511,16 @@ pub fn never_shown(secret: &str) {
     let mut all = SECRETS.lock().expect("lock");
     if !all.iter().any(|s| s == secret) {
         all.push(secret.to_owned());
+    }
+}
+
+/// Fails if `body` (read from `url`) contains any registered secret.
+pub fn assert_shows_no_secret(body: &str, url: &str) {
+    for secret in SECRETS.lock().expect("lock").iter() {
+        assert!(
+            !body.contains(secret.as_str()),
+            "the response to {url} shows a secret"
+        );
     }
 }
 
