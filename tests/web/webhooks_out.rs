@@ -135,11 +135,17 @@ async fn a_receiver_failing_three_times_then_succeeding_gets_the_event_once_with
     env.fake
         .update_product(STORE, product, |p| p.inventory_level += 3);
     let run = env.run(RunMode::Full).await;
-    // The call the lead adds after a successful inventory run.
-    let deliveries = events::inventory_changed(&env.app.ctx, env.tenant, run.id)
+    // The run's merge wrote the event and its delivery; emitting again adds nothing.
+    let again = events::inventory_changed(&env.app.ctx, env.tenant, run.id)
         .await
         .unwrap();
-    assert_eq!(deliveries.len(), 1);
+    assert!(again.is_empty(), "emitted twice: {again:?}");
+    assert_eq!(
+        env.app
+            .scalar_i64("SELECT COUNT(*) FROM webhook_deliveries")
+            .await,
+        1
+    );
 
     receiver
         .wait_for("a success", 60, |seen| {
