@@ -55,11 +55,9 @@ async fn emit(ctx: &AppContext, tenant_id: i64, pending: &[Pending]) -> Result<V
 /// `inventory.changed` for a finished run: its stock-change events, in batches of 500
 /// (nothing when the run changed nothing).
 ///
-/// Today this runs right after the run succeeded (`after_run`), reading the run's
-/// `inventory_events` in a transaction of its own. The lead will move the outbox write into
-/// the merge transaction (`db::inventory::merge`, one line before its commit:
-/// `tx.insert_inventory_changed(tenant_id, connection_id, run_id).await?` through
-/// `db::webhooks::Outbox`), so that the snapshot and its events commit together.
+/// Get Inventory writes these in its merge transaction (`db::inventory::merge`), so the
+/// snapshot and its events commit together; this call is the idempotent catch-up for a run
+/// whose events were not written there (it adds nothing when they were).
 #[tracing::instrument(skip_all, fields(tenant = tenant_id, run = run_id))]
 pub async fn inventory_changed(
     ctx: &AppContext,
