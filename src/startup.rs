@@ -207,6 +207,7 @@ impl Application {
                     .build();
             App::new()
                 .app_data(ctx.clone())
+                .wrap(from_fn(routes::pages::page_headers))
                 .wrap(from_fn(csrf_guard))
                 .wrap(sessions)
                 .wrap(security_headers(https))
