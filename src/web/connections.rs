@@ -7,15 +7,16 @@ use askama::Template;
 use super::{
     extract::CurrentTenant,
     forms::FormErrors,
-    render::{Layout, flash, render, render_with, see_other},
+    render::{Layout, flash_on, render, render_with, see_other},
 };
 use crate::{
     connections::{
+        health::Health,
         oauth_clients::{self, ClientId, OAuthClientRow},
         store::{self, Capability, ConnectionError, ConnectionInput},
     },
     context::AppContext,
-    db::connections::ConnectionRow,
+    db::{self, connections::ConnectionRow, form_submissions::Claim},
     domain::{AuthType, ConnectionName, Scopes, Secret, StoreHash, connection::KNOWN_SCOPES},
     error::AppError,
 };
@@ -44,6 +45,9 @@ struct Draft {
     api_client_id: String,
     scopes: Vec<String>,
     parsed_hash: Option<String>,
+    /// The wizard's one-time token: the first POST with it creates, a second is sent to
+    /// what the first made.
+    form_token: String,
 }
 
 /// One scope checkbox.
@@ -148,6 +152,7 @@ fn parse_input(
         api_client_id: field(fields, "api_client_id").trim().to_owned(),
         scopes: draft_scopes.clone(),
         parsed_hash: None,
+        form_token: field(fields, "form_token").to_owned(),
     };
     let name = errors.check("name", ConnectionName::parse(&draft.name));
     let auth_type = errors.check("auth_type", AuthType::parse(&draft.auth_type));
@@ -215,6 +220,12 @@ struct IndexPage {
     can_manage: bool,
 }
 
+impl IndexPage {
+    fn health(&self, c: &ConnectionRow) -> Health {
+        Health::of(c)
+    }
+}
+
 pub async fn list_connections(
     tenant: CurrentTenant,
     ctx: web::Data<AppContext>,
@@ -227,11 +238,24 @@ pub async fn list_connections(
     })
 }
 
+/// Refuses the wizard to a role that could not submit it, before anything is typed.
+fn require_manager(tenant: &CurrentTenant) -> Result<(), AppError> {
+    if tenant.actor.role.can_manage_members() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "Only owners and admins can add or change connections.".into(),
+        ))
+    }
+}
+
 pub async fn new_connection(
     tenant: CurrentTenant,
     ctx: web::Data<AppContext>,
 ) -> Result<HttpResponse, AppError> {
+    require_manager(&tenant)?;
     let draft = Draft {
+        form_token: uuid::Uuid::new_v4().simple().to_string(),
         auth_type: "token".into(),
         scopes: Scopes::defaults()
             .names()
@@ -258,7 +282,20 @@ pub async fn create_connection(
         Ok(input) => input,
         Err(errors) => return failed(draft, errors).await,
     };
-    let id = match store::create(&ctx, &tenant.actor, &input).await {
+    let token = draft.form_token.clone();
+    if !token.is_empty()
+        && let Claim::Taken { .. } =
+            db::form_submissions::claim(&ctx.db, tenant.id(), &token).await?
+    {
+        return Ok(see_other(
+            &first_submission_result(&tenant, &ctx, &token).await?,
+        ));
+    }
+    let created = store::create(&ctx, &tenant.actor, &input).await;
+    if created.is_err() && !token.is_empty() {
+        db::form_submissions::release(&ctx.db, tenant.id(), &token).await?;
+    }
+    let id = match created {
         Ok(id) => id,
         Err(e @ ConnectionError::NameTaken) => {
             let mut errors = FormErrors::default();
@@ -272,26 +309,104 @@ pub async fn create_connection(
         }
         Err(e) => return Err(e.into()),
     };
-    flash(
-        &tenant.viewer.session,
+    if !token.is_empty() {
+        db::form_submissions::set_record(&ctx.db, tenant.id(), &token, id).await?;
+    }
+    let show = tenant.path(&format!("/connections/{id}"));
+    let session = &tenant.viewer.session;
+    flash_on(
+        session,
+        &show,
         "success",
         format!("Connection “{}” created.", input.name),
     );
-    if field(&fields, "then") == "test" {
-        report_test(&tenant, &ctx, id).await?;
+    if let Some(other) = same_store(&ctx, &tenant, id, &input.store_hash).await? {
+        flash_on(
+            session,
+            &show,
+            "info",
+            format!("The connection “{other}” already links this store: both will work on it."),
+        );
     }
-    Ok(see_other(&tenant.path(&format!("/connections/{id}"))))
+    let then_test = field(&fields, "then") == "test";
+    if then_test && input.auth_type == AuthType::OAuth {
+        // "Create & Connect": an OAuth connection is tested by connecting it.
+        if !token.is_empty() {
+            db::form_submissions::finish(&ctx.db, tenant.id(), &token).await?;
+        }
+        return Ok(see_other(&format!("{show}/connect")));
+    }
+    let result = if then_test {
+        report_test(&tenant, &ctx, id, &show).await
+    } else {
+        Ok(())
+    };
+    if !token.is_empty() {
+        db::form_submissions::finish(&ctx.db, tenant.id(), &token).await?;
+    }
+    result?;
+    Ok(see_other(&show))
 }
 
-async fn report_test(tenant: &CurrentTenant, ctx: &AppContext, id: i64) -> Result<(), AppError> {
+/// Another connection of this tenant on the same store, by name.
+async fn same_store(
+    ctx: &AppContext,
+    tenant: &CurrentTenant,
+    id: i64,
+    hash: &StoreHash,
+) -> Result<Option<String>, AppError> {
+    Ok(store::list(ctx, tenant.id())
+        .await?
+        .into_iter()
+        .find(|c| c.id != id && c.store_hash == hash.as_str())
+        .map(|c| c.name))
+}
+
+/// Where a repeated submission goes: the connection the first one created, once that one
+/// has finished (its test included), so the person sees one complete answer.
+async fn first_submission_result(
+    tenant: &CurrentTenant,
+    ctx: &AppContext,
+    token: &str,
+) -> Result<String, AppError> {
+    // The first request may still be talking to BigCommerce; its client gives up well
+    // within this bound, so this waits for the answer rather than racing it.
+    for _ in 0..600 {
+        if let Claim::Taken {
+            record_id: Some(id),
+            finished: true,
+        } = db::form_submissions::find(&ctx.db, tenant.id(), token).await?
+        {
+            return Ok(tenant.path(&format!("/connections/{id}")));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    match db::form_submissions::find(&ctx.db, tenant.id(), token).await? {
+        Claim::Taken {
+            record_id: Some(id),
+            ..
+        } => Ok(tenant.path(&format!("/connections/{id}"))),
+        _ => Ok(tenant.path("/connections")),
+    }
+}
+
+/// Tests the connection and leaves the finding for the page at `show`.
+async fn report_test(
+    tenant: &CurrentTenant,
+    ctx: &AppContext,
+    id: i64,
+    show: &str,
+) -> Result<(), AppError> {
     let report = store::test(ctx, tenant.id(), id).await?;
+    let session = &tenant.viewer.session;
     match (&report.store, &report.problem) {
-        (Some(info), _) => flash(
-            &tenant.viewer.session,
+        (Some(info), _) => flash_on(
+            session,
+            show,
             "success",
             format!("Connected to {} ({}).", info.name, info.domain),
         ),
-        (None, Some(problem)) => flash(&tenant.viewer.session, "error", problem.clone()),
+        (None, Some(problem)) => flash_on(session, show, "error", problem.clone()),
         (None, None) => {}
     }
     Ok(())
@@ -307,6 +422,7 @@ struct ShowPage {
     capabilities: Vec<Capability>,
     can_manage: bool,
     flows: super::flows::FlowsSummary,
+    health: Health,
 }
 
 fn connection_id(path: &web::Path<(i64, i64)>) -> i64 {
@@ -330,6 +446,7 @@ pub async fn show_connection(
         capabilities,
         can_manage: tenant.actor.role.can_manage_members(),
         flows: super::flows::FlowsSummary::load(&ctx, tenant.id(), c.id).await?,
+        health: Health::of(&c),
         c,
     })
 }
@@ -339,6 +456,7 @@ pub async fn edit_connection(
     path: web::Path<(i64, i64)>,
     ctx: web::Data<AppContext>,
 ) -> Result<HttpResponse, AppError> {
+    require_manager(&tenant)?;
     let c = store::load(&ctx, tenant.id(), connection_id(&path)).await?;
     if c.installed_by_app {
         return Err(AppError::Forbidden(store::MANAGED_BY_APP.into()));
@@ -356,6 +474,7 @@ pub async fn edit_connection(
             .map(str::to_owned)
             .collect(),
         parsed_hash: Some(c.store_hash.clone()),
+        form_token: String::new(),
     };
     render(&form_page(&tenant, &ctx, Some(c), draft, FormErrors::default()).await?)
 }
@@ -384,15 +503,20 @@ pub async fn update_connection(
         Err(errors) => errors,
         Ok(input) => match store::update(&ctx, &tenant.actor, id, &input).await {
             Ok(()) => {
-                flash(
-                    &tenant.viewer.session,
-                    "success",
-                    "Connection saved. Test it to check the store again.",
-                );
+                let show = tenant.path(&format!("/connections/{id}"));
+                let session = &tenant.viewer.session;
                 if field(&fields, "then") == "test" {
-                    report_test(&tenant, &ctx, id).await?;
+                    flash_on(session, &show, "success", "Connection saved.");
+                    report_test(&tenant, &ctx, id, &show).await?;
+                } else {
+                    flash_on(
+                        session,
+                        &show,
+                        "success",
+                        "Connection saved. Test it to check the store again.",
+                    );
                 }
-                return Ok(see_other(&tenant.path(&format!("/connections/{id}"))));
+                return Ok(see_other(&show));
             }
             Err(e @ ConnectionError::NameTaken) => {
                 let mut errors = FormErrors::default();
@@ -414,8 +538,9 @@ pub async fn test_connection(
     ctx: web::Data<AppContext>,
 ) -> Result<HttpResponse, AppError> {
     let id = connection_id(&path);
-    report_test(&tenant, &ctx, id).await?;
-    Ok(see_other(&tenant.path(&format!("/connections/{id}"))))
+    let show = tenant.path(&format!("/connections/{id}"));
+    report_test(&tenant, &ctx, id, &show).await?;
+    Ok(see_other(&show))
 }
 
 pub async fn delete_connection(
@@ -424,8 +549,9 @@ pub async fn delete_connection(
     ctx: web::Data<AppContext>,
 ) -> Result<HttpResponse, AppError> {
     let name = store::delete(&ctx, &tenant.actor, connection_id(&path)).await?;
-    flash(
+    flash_on(
         &tenant.viewer.session,
+        &tenant.path("/connections"),
         "success",
         format!("Connection “{name}” deleted, with its stored token."),
     );

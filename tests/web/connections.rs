@@ -92,14 +92,17 @@ async fn create_and_test_reaches_the_store_and_reports_what_each_flow_can_do() {
         page.body.contains("healthy") && page.body.contains("Plus") && page.body.contains("EUR")
     );
     assert_eq!(
-        page.body.matches("<td>yes</td>").count(),
+        page.body
+            .matches(r#"<td data-label="Ready?">yes</td>"#)
+            .count(),
         1,
         "every registered flow ready: {}",
         page.body
     );
     // Only the flows this build has (the registry) are listed, never ones still to come.
     assert!(
-        page.body.contains("<td>Get Inventory</td>"),
+        page.body
+            .contains(r#"<td data-label="Flow">Get Inventory</td>"#),
         "{}",
         page.body
     );
