@@ -18,6 +18,7 @@ mod flow_pages;
 mod inventory;
 mod isolation;
 mod jobs;
+mod merchant_ux;
 mod migrations;
 mod oauth;
 mod oauth_clients;
