@@ -19,6 +19,7 @@ mod inventory;
 mod isolation;
 mod jobs;
 mod merchant_ux;
+mod merchant_ux_browser;
 mod migrations;
 mod oauth;
 mod oauth_clients;
