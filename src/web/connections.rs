@@ -16,7 +16,7 @@ use crate::{
         store::{self, Capability, ConnectionError, ConnectionInput},
     },
     context::AppContext,
-    db::{self, connections::ConnectionRow, form_submissions::Claim},
+    db::{self, DbError, connections::ConnectionRow, form_submissions::Claim},
     domain::{AuthType, ConnectionName, Scopes, Secret, StoreHash, connection::KNOWN_SCOPES},
     error::AppError,
 };
@@ -69,6 +69,8 @@ struct FormPage {
     scopes: Vec<ScopeOption>,
     redirect_url: String,
     errors: FormErrors,
+    /// Create & Test found a problem: offer to save the connection as it is.
+    save_anyway: bool,
 }
 
 impl FormPage {
@@ -114,6 +116,7 @@ async fn form_page(
             .map(|u| u.to_string())
             .unwrap_or_default(),
         errors,
+        save_anyway: false,
     })
 }
 
@@ -291,6 +294,28 @@ pub async fn create_connection(
             &first_submission_result(&tenant, &ctx, &token).await?,
         ));
     }
+    let then_test = field(&fields, "then") == "test";
+    // Create & Test checks the store first: a failure goes back to the form, everything
+    // typed kept but the secret, with "Save anyway" offered instead of saving silently.
+    let checked = match then_test {
+        true => store::check_input(&ctx, &input).await,
+        false => None,
+    };
+    if let Some(report) = checked.as_ref().filter(|r| !r.healthy) {
+        if !token.is_empty() {
+            db::form_submissions::release(&ctx.db, tenant.id(), &token).await?;
+        }
+        let mut errors = FormErrors::default();
+        errors.general = Some(
+            report
+                .problem
+                .clone()
+                .unwrap_or_else(|| "The store check failed.".into()),
+        );
+        let mut page = form_page(&tenant, &ctx, None, draft, errors).await?;
+        page.save_anyway = true;
+        return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
     let created = store::create(&ctx, &tenant.actor, &input).await;
     if created.is_err() && !token.is_empty() {
         db::form_submissions::release(&ctx.db, tenant.id(), &token).await?;
@@ -328,7 +353,6 @@ pub async fn create_connection(
             format!("The connection “{other}” already links this store: both will work on it."),
         );
     }
-    let then_test = field(&fields, "then") == "test";
     if then_test && input.auth_type == AuthType::OAuth {
         // "Create & Connect": an OAuth connection is tested by connecting it.
         if !token.is_empty() {
@@ -336,7 +360,12 @@ pub async fn create_connection(
         }
         return Ok(see_other(&format!("{show}/connect")));
     }
-    let result = if then_test {
+    let result = if let Some(report) = &checked {
+        store::record(&ctx, tenant.id(), id, report, true)
+            .await
+            .map(|()| flash_report(&tenant, &show, report))
+            .map_err(AppError::from)
+    } else if then_test {
         report_test(&tenant, &ctx, id, &show).await
     } else {
         Ok(())
@@ -372,20 +401,23 @@ async fn first_submission_result(
     // The first request may still be talking to BigCommerce; its client gives up well
     // within this bound, so this waits for the answer rather than racing it.
     for _ in 0..600 {
-        if let Claim::Taken {
-            record_id: Some(id),
-            finished: true,
-        } = db::form_submissions::find(&ctx.db, tenant.id(), token).await?
-        {
-            return Ok(tenant.path(&format!("/connections/{id}")));
+        match db::form_submissions::find(&ctx.db, tenant.id(), token).await {
+            Ok(Claim::Taken {
+                record_id: Some(id),
+                finished: true,
+            }) => return Ok(tenant.path(&format!("/connections/{id}"))),
+            // The first was sent back (a failed check): the form again.
+            Err(DbError::NotFound) => return Ok(tenant.path("/connections/new")),
+            Ok(_) => {}
+            Err(e) => return Err(e.into()),
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    match db::form_submissions::find(&ctx.db, tenant.id(), token).await? {
-        Claim::Taken {
+    match db::form_submissions::find(&ctx.db, tenant.id(), token).await {
+        Ok(Claim::Taken {
             record_id: Some(id),
             ..
-        } => Ok(tenant.path(&format!("/connections/{id}"))),
+        }) => Ok(tenant.path(&format!("/connections/{id}"))),
         _ => Ok(tenant.path("/connections")),
     }
 }
@@ -398,6 +430,12 @@ async fn report_test(
     show: &str,
 ) -> Result<(), AppError> {
     let report = store::test(ctx, tenant.id(), id).await?;
+    flash_report(tenant, show, &report);
+    Ok(())
+}
+
+/// Leaves a test's finding for the page at `show`.
+fn flash_report(tenant: &CurrentTenant, show: &str, report: &store::TestReport) {
     let session = &tenant.viewer.session;
     match (&report.store, &report.problem) {
         (Some(info), _) => flash_on(
@@ -409,7 +447,6 @@ async fn report_test(
         (None, Some(problem)) => flash_on(session, show, "error", problem.clone()),
         (None, None) => {}
     }
-    Ok(())
 }
 
 #[derive(Template)]

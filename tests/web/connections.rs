@@ -157,11 +157,36 @@ async fn test_names_the_cause_of_each_failure() {
         ),
     ];
     for (name, store, token, message) in cases {
-        create(&client, tenant, &token_form(name, store, token)).await;
+        // Create & Test sends a failure back to the form, nothing saved, "Save anyway" offered.
+        let refused = create(&client, tenant, &token_form(name, store, token)).await;
+        assert_eq!(refused.status, 422, "{name}");
+        assert!(refused.body.contains(message), "{name}: {}", refused.body);
+        assert!(refused.body.contains("Save anyway"), "{name}");
+        assert!(
+            refused.body.contains(&format!(r#"value="{name}""#)),
+            "{name}: typed name kept"
+        );
+        assert!(
+            !refused.body.contains(token),
+            "{name}: the token is not sent back"
+        );
+        let saved = app
+            .scalar_i64(&format!(
+                "SELECT COUNT(*) FROM connections WHERE name = '{name}'"
+            ))
+            .await;
+        assert_eq!(saved, 0, "{name}");
+        // Save anyway, then Test: the connection is failing, for the same reason.
+        let mut anyway = token_form(name, store, token);
+        anyway.retain(|(k, _)| *k != "then");
+        anyway.push(("then", "save"));
+        assert_eq!(create(&client, tenant, &anyway).await.status, 303);
         let id = app
             .scalar_i64(&format!("SELECT id FROM connections WHERE name = '{name}'"))
             .await;
-        let page = client.get(&format!("/t/{tenant}/connections/{id}")).await;
+        let show = format!("/t/{tenant}/connections/{id}");
+        client.submit(&show, &format!("{show}/test"), &[]).await;
+        let page = client.get(&show).await;
         assert!(page.body.contains(message), "{name}: {}", page.body);
         assert!(page.body.contains("failing"), "{name}");
     }

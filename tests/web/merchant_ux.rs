@@ -543,3 +543,30 @@ async fn the_home_page_promises_only_what_is_built_and_has_a_real_title() {
     }
     assert!(home.body.contains("Get Inventory"));
 }
+
+#[tokio::test]
+async fn a_second_connection_to_the_same_store_is_pointed_out() {
+    let (app, _fake, client, tenant) = setup().await;
+    for (name, then) in [("First", "save"), ("Second", "test")] {
+        let new = client.get(&format!("/t/{tenant}/connections/new")).await;
+        let form_token = new.hidden_input("form_token").unwrap();
+        let csrf = new.csrf().unwrap();
+        let mut fields = vec![("csrf_token", csrf.as_str())];
+        fields.extend(token_form(name, &form_token, then));
+        let res = client
+            .post(&format!("/t/{tenant}/connections"), &fields)
+            .await;
+        assert_eq!(res.status, 303, "{}", res.body);
+    }
+    let id = app
+        .scalar_i64("SELECT id FROM connections WHERE name = 'Second'")
+        .await;
+    let page = client.get(&format!("/t/{tenant}/connections/{id}")).await;
+    assert!(
+        page.body
+            .contains("The connection “First” already links this store"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Connected to Acme Store"));
+}
