@@ -304,7 +304,7 @@ async fn a_merchant_sets_up_get_inventory_runs_it_and_watches_it_finish_without_
         .expect("a flash after saving");
     assert_eq!(
         b.text(".flash-success").await,
-        "Get Inventory settings saved."
+        "Get Inventory settings saved. It is enabled: the first run is starting now."
     );
 
     // Run now. Enabling already scheduled a first run, so this one may find it queued.

@@ -570,3 +570,118 @@ async fn a_second_connection_to_the_same_store_is_pointed_out() {
     );
     assert!(page.body.contains("Connected to Acme Store"));
 }
+
+#[tokio::test]
+async fn enabling_a_flow_says_the_first_run_starts_now_and_shows_the_next_run() {
+    let env = crate::helpers::inventory::inventory_env(|_| {}).await;
+    let page = format!(
+        "/t/{}/connections/{}/flows/inventory",
+        env.tenant, env.connection
+    );
+    let before = env.client.get(&page).await;
+    assert!(before.body.contains("Not scheduled"), "{}", before.body);
+    let fields = [
+        ("enabled", "on"),
+        ("interval_minutes", "60"),
+        ("page_size", "50"),
+        ("full_sync_hours", "12"),
+    ];
+    env.client
+        .submit(&page, &page, &fields)
+        .await
+        .assert_redirect_to(&page);
+    let shown = env.client.get(&page).await;
+    assert!(
+        shown.body.contains(
+            "Get Inventory settings saved. It is enabled: the first run is starting now."
+        ),
+        "{}",
+        shown.body
+    );
+    assert!(
+        shown.body.contains(r#"id="next-run">Next run: "#),
+        "{}",
+        shown.body
+    );
+    assert!(shown.body.contains("(every hour)"));
+    // Saving again while enabled says only that it was saved.
+    env.client.submit(&page, &page, &fields).await;
+    let again = env.client.get(&page).await;
+    assert!(again.body.contains("Get Inventory settings saved."));
+    assert!(!again.body.contains("first run is starting now"));
+}
+
+#[tokio::test]
+async fn running_a_flow_on_a_failing_connection_warns_first() {
+    let env = crate::helpers::inventory::inventory_env(|_| {}).await;
+    let base = format!("/t/{}/connections/{}", env.tenant, env.connection);
+    let page = env.client.get(&format!("{base}/flows/inventory")).await;
+    assert!(!page.body.contains(r#"id="connection-warning""#));
+    env.app
+        .execute(&format!(
+            "UPDATE connections SET status = 'failing', last_error = 'BigCommerce rejected the access token (401).', last_tested_at = 1 WHERE id = {}",
+            env.connection
+        ))
+        .await;
+    let page = env.client.get(&format!("{base}/flows/inventory")).await;
+    assert!(
+        page.body
+            .contains("The connection is failing: BigCommerce rejected the access token"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("data-confirm=\"The connection is failing")
+    );
+}
+
+#[tokio::test]
+async fn a_failed_run_offers_retry_and_the_places_to_fix_it() {
+    let env = crate::helpers::inventory::inventory_env(|_| {}).await;
+    let base = format!("/t/{}/connections/{}", env.tenant, env.connection);
+    let failed = crate::helpers::fixtures::finished_run(
+        &env.app,
+        env.tenant,
+        env.connection,
+        crate::helpers::inventory::STORE,
+        "inventory",
+        "failed",
+    )
+    .await;
+    let page = env.client.get(&format!("{base}/runs/{failed}")).await;
+    assert!(
+        page.body.contains(r#"id="retry-run">Retry</button>"#),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(&format!(r#"action="{base}/flows/inventory/run""#))
+    );
+    assert!(page.body.contains(&format!(
+        r#"href="{base}/flows/inventory">the Get Inventory settings</a>"#
+    )));
+    // On a healthy connection, the dashboard lists the failure with Retry.
+    env.client.submit(&base, &format!("{base}/test"), &[]).await;
+    let dashboard = env.client.get(&format!("/t/{}", env.tenant)).await;
+    assert!(
+        dashboard.body.contains("Get Inventory failed"),
+        "{}",
+        dashboard.body
+    );
+    assert!(
+        dashboard
+            .body
+            .contains(r#"class="attention-action">Retry</button>"#)
+    );
+    let res = env
+        .client
+        .submit(
+            &format!("{base}/runs/{failed}"),
+            &format!("{base}/flows/inventory/run"),
+            &[("mode", "full")],
+        )
+        .await;
+    res.assert_redirect_to(&format!("{base}/runs"));
+}
