@@ -685,3 +685,58 @@ async fn a_failed_run_offers_retry_and_the_places_to_fix_it() {
         .await;
     res.assert_redirect_to(&format!("{base}/runs"));
 }
+
+#[tokio::test]
+async fn a_variant_sku_search_opens_and_marks_that_variant_and_prices_carry_the_currency() {
+    let env = crate::helpers::inventory::inventory_env(|_| {}).await;
+    env.fake
+        .generate_catalog(crate::helpers::inventory::STORE, 3, 2);
+    let base = format!("/t/{}/connections/{}", env.tenant, env.connection);
+    env.client.submit(&base, &format!("{base}/test"), &[]).await;
+    env.run(cartbridge::jobs::RunMode::Full).await;
+    let (variant, sku): (i64, String) = {
+        let rows = env
+            .app
+            .scalar_i64("SELECT MAX(variant_id) FROM inventory_variants")
+            .await;
+        let sku = sqlx_sku(&env.app, rows).await;
+        (rows, sku)
+    };
+    let page = env
+        .client
+        .get(&format!("{base}/products?q={}", sku.to_lowercase()))
+        .await;
+    assert!(page.body.contains("<details open>"), "{}", page.body);
+    assert!(
+        page.body.contains(&format!(
+            r#"<tr id="variant-{variant}" class="match" aria-current="true"><td class="sku" data-label="SKU"><mark>{sku}</mark>"#
+        )),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Last synced"));
+    let currency = env
+        .app
+        .scalar_i64("SELECT COUNT(*) FROM connections WHERE store_currency = 'USD'")
+        .await;
+    assert_eq!(currency, 1, "the fake store's currency is USD");
+    assert!(page.body.contains(r#"class="price">$"#), "{}", page.body);
+}
+
+/// The SKU of a variant, read through the app's own listing query.
+async fn sqlx_sku(app: &TestApp, variant_id: i64) -> String {
+    let tenant = app.scalar_i64("SELECT MIN(id) FROM tenants").await;
+    let connection = app.scalar_i64("SELECT MIN(id) FROM connections").await;
+    let product = app
+        .scalar_i64(&format!(
+            "SELECT product_id FROM inventory_variants WHERE variant_id = {variant_id}"
+        ))
+        .await;
+    cartbridge::db::inventory::variants_of(&app.db, tenant, connection, &[product])
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|v| v.variant_id == variant_id)
+        .unwrap()
+        .sku
+}
