@@ -90,6 +90,14 @@ impl Layout {
         }
     }
 
+    /// A Unix timestamp for `<time datetime>` (RFC 3339, UTC); the script shows it in the
+    /// viewer's own time zone and keeps the UTC time on hover.
+    pub fn iso(&self, at: &i64) -> String {
+        chrono::DateTime::from_timestamp(*at, 0)
+            .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_default()
+    }
+
     /// A Unix timestamp as shown on pages (UTC).
     pub fn time(&self, at: &i64) -> String {
         chrono::DateTime::from_timestamp(*at, 0)

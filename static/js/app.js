@@ -62,6 +62,23 @@ document.querySelectorAll("[data-auth-switch]").forEach((switcher) => {
   update();
 });
 
+// Times in the viewer's time zone: <time datetime data-local> holds UTC (shown without
+// the script); the local time replaces it, and the UTC time stays on hover.
+const localTimes = (root) => {
+  const format = new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+    timeZoneName: "short",
+  });
+  root.querySelectorAll("time[data-local][datetime]").forEach((el) => {
+    const at = new Date(el.getAttribute("datetime"));
+    if (Number.isNaN(at.getTime()) || el.dataset.localised) return;
+    el.title = el.textContent.trim();
+    el.textContent = format.format(at);
+    el.dataset.localised = "1";
+  });
+};
+localTimes(document);
+
 // Stacked tables on narrow screens label each cell with its column's heading.
 document.querySelectorAll("main table").forEach((table) => {
   const heads = Array.from(table.querySelectorAll("thead th")).map((th) => th.textContent.trim());
@@ -121,6 +138,7 @@ document.addEventListener("click", (event) => {
       if (!fresh) return;
       const copy = document.importNode(fresh, true);
       el.replaceWith(copy);
+      localTimes(copy);
       copy.querySelectorAll("[data-progress-url]").forEach(watch);
       if (copy.matches("[data-progress-url]")) watch(copy);
     });

@@ -638,7 +638,8 @@ async fn running_a_flow_on_a_failing_connection_warns_first() {
 
 #[tokio::test]
 async fn a_failed_run_offers_retry_and_the_places_to_fix_it() {
-    let env = crate::helpers::inventory::inventory_env(|_| {}).await;
+    // No workers: the failed run stays the newest.
+    let env = crate::helpers::inventory::inventory_env(|s| s.jobs.workers = 0).await;
     let base = format!("/t/{}/connections/{}", env.tenant, env.connection);
     let failed = crate::helpers::fixtures::finished_run(
         &env.app,
