@@ -2,7 +2,10 @@
 //! flow's last run, next run, schedule and failures in a row; and the "needs attention"
 //! list, each item with the one action that fixes it. Reads only.
 
-use super::health::{Fix, Health, fix};
+use super::{
+    health::{Fix, Health, fix},
+    store::Capability,
+};
 use crate::{
     context::AppContext,
     db::{self, DbError, connections::ConnectionRow, runs::RunRow},
@@ -66,6 +69,9 @@ pub async fn load(
                 post: f.post,
             });
         }
+        if health == Health::Healthy {
+            attention.extend(missing_scopes(&c));
+        }
         let recent =
             db::runs::list_for_connection(&ctx.db, tenant_id, c.id, RECENT_RUNS, 0).await?;
         let mut flows = Vec::new();
@@ -124,4 +130,35 @@ pub async fn load(
         });
     }
     Ok((overviews, attention))
+}
+
+/// A healthy connection's flows that its token's scopes do not cover (from the last test).
+fn missing_scopes(c: &ConnectionRow) -> Vec<Attention> {
+    let capabilities: Vec<Capability> = serde_json::from_str(&c.capabilities).unwrap_or_default();
+    capabilities
+        .into_iter()
+        .filter(|cap| !cap.ok)
+        .filter_map(|cap| {
+            let scope = cap
+                .detail
+                .strip_prefix("missing scope ")?
+                .split(':')
+                .next()?
+                .to_owned();
+            Some(Attention {
+                connection_id: c.id,
+                connection_name: c.name.clone(),
+                problem: format!("{} cannot run: {}.", cap.flow, cap.detail),
+                action: format!("Grant {scope}"),
+                // OAuth: add the scope, then reconnect; a store-level token's scopes are
+                // changed in BigCommerce, which the connection page explains.
+                path: if c.auth_type == "oauth" {
+                    "/edit".into()
+                } else {
+                    String::new()
+                },
+                post: false,
+            })
+        })
+        .collect()
 }

@@ -741,3 +741,39 @@ async fn sqlx_sku(app: &TestApp, variant_id: i64) -> String {
         .unwrap()
         .sku
 }
+
+#[tokio::test]
+async fn a_flow_the_token_cannot_run_is_listed_with_the_scope_to_grant() {
+    let (app, fake, client, tenant) = setup().await;
+    fake.add_token(
+        "abc123",
+        "tok-ux-limited",
+        &["store_v2_information_read_only"],
+    );
+    never_shown("tok-ux-limited");
+    let new = client.get(&format!("/t/{tenant}/connections/new")).await;
+    let form_token = new.hidden_input("form_token").unwrap();
+    let csrf = new.csrf().unwrap();
+    let mut fields = vec![("csrf_token", csrf.as_str())];
+    fields.extend(token_form("Limited", &form_token, "test"));
+    for f in fields.iter_mut() {
+        if f.0 == "access_token" {
+            f.1 = "tok-ux-limited";
+        }
+    }
+    let res = client
+        .post(&format!("/t/{tenant}/connections"), &fields)
+        .await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let id = app.scalar_i64("SELECT id FROM connections").await;
+    let page = client.get(&format!("/t/{tenant}")).await;
+    assert!(
+        page.body
+            .contains("Get Inventory cannot run: missing scope store_v2_products_read_only"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(&format!(
+        r#"href="/t/{tenant}/connections/{id}">Grant store_v2_products_read_only</a>"#
+    )));
+}
