@@ -460,6 +460,7 @@ struct ShowPage {
     can_manage: bool,
     flows: super::flows::FlowsSummary,
     health: Health,
+    nav: super::flows::ConnectionNav,
 }
 
 fn connection_id(path: &web::Path<(i64, i64)>) -> i64 {
@@ -484,6 +485,7 @@ pub async fn show_connection(
         can_manage: tenant.actor.role.can_manage_members(),
         flows: super::flows::FlowsSummary::load(&ctx, tenant.id(), c.id).await?,
         health: Health::of(&c),
+        nav: super::flows::ConnectionNav::load(&tenant, &ctx, c.id, "connection").await?,
         c,
     })
 }

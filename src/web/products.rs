@@ -16,7 +16,7 @@ use crate::{
     context::AppContext,
     db::{
         self,
-        inventory::{ProductRow, VariantRow},
+        inventory::{EventRow, ProductRow, VariantRow},
     },
     error::AppError,
 };
@@ -35,6 +35,9 @@ struct ProductView {
     variants: Vec<VariantRow>,
 }
 
+/// How many stock changes each variant shows.
+const HISTORY_PER_VARIANT: usize = 5;
+
 #[derive(Template)]
 #[template(path = "products/index.html")]
 struct IndexPage {
@@ -42,6 +45,8 @@ struct IndexPage {
     nav: ConnectionNav,
     q: String,
     products: Vec<ProductView>,
+    /// Each variant's newest stock changes, newest first.
+    history: HashMap<i64, Vec<EventRow>>,
     count: i64,
     /// Whether the snapshot is empty (no run has imported anything yet).
     empty_snapshot: bool,
@@ -80,6 +85,22 @@ impl IndexPage {
 
     fn any_variant_matches(&self, v: &ProductView) -> bool {
         v.variants.iter().any(|x| self.variant_matches(&x.sku))
+    }
+
+    fn history_of(&self, variant_id: &i64) -> &[EventRow] {
+        self.history
+            .get(variant_id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    fn change(&self, e: &EventRow) -> String {
+        let level = |s: Option<i64>| s.map_or("not tracked".to_owned(), |v| v.to_string());
+        match e.kind.as_str() {
+            "added" => format!("added with {}", level(e.new_stock)),
+            "removed" => "removed".to_owned(),
+            _ => format!("{} → {}", level(e.old_stock), level(e.new_stock)),
+        }
     }
 
     fn synced(&self, at: &i64) -> String {
@@ -130,6 +151,13 @@ pub async fn list_products(
             variants.entry(v.product_id).or_default().push(v);
         }
     }
+    let mut history: HashMap<i64, Vec<EventRow>> = HashMap::new();
+    for e in db::inventory::recent_events_of_products(db, t, c, &ids, 1000).await? {
+        let list = history.entry(e.variant_id).or_default();
+        if list.len() < HISTORY_PER_VARIANT {
+            list.push(e);
+        }
+    }
     let products = rows
         .into_iter()
         .map(|p| ProductView {
@@ -150,6 +178,7 @@ pub async fn list_products(
         nav,
         q,
         products,
+        history,
         count,
         empty_snapshot,
     })

@@ -716,6 +716,29 @@ async fn a_variant_sku_search_opens_and_marks_that_variant_and_prices_carry_the_
         page.body
     );
     assert!(page.body.contains("Last synced"));
+    // A stock change on the next run shows in that variant's history.
+    let product = env
+        .app
+        .scalar_i64(&format!(
+            "SELECT product_id FROM inventory_variants WHERE variant_id = {variant}"
+        ))
+        .await;
+    env.fake
+        .update_product(crate::helpers::inventory::STORE, product, |p| {
+            for v in p.variants.iter_mut().filter(|v| v.id == variant) {
+                v.inventory_level = 777;
+            }
+        });
+    env.run(cartbridge::jobs::RunMode::Auto).await;
+    let page = env
+        .client
+        .get(&format!("{base}/products?q={}", sku.to_lowercase()))
+        .await;
+    assert!(
+        page.body.contains(r#"<ul class="history-list"><li>"#) && page.body.contains("→ 777"),
+        "{}",
+        page.body
+    );
     let currency = env
         .app
         .scalar_i64("SELECT COUNT(*) FROM connections WHERE store_currency = 'USD'")
