@@ -56,6 +56,7 @@ document.querySelectorAll("[data-auth-switch]").forEach((switcher) => {
     });
     if (main && original.startsWith("Create")) {
       main.textContent = kind === "oauth" ? "Create & Connect" : original;
+      main.dataset.busyText = kind === "oauth" ? "Connecting…" : "Testing…";
     }
   };
   switcher.addEventListener("change", update);
