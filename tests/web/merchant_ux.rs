@@ -800,3 +800,70 @@ async fn a_flow_the_token_cannot_run_is_listed_with_the_scope_to_grant() {
         r#"href="/t/{tenant}/connections/{id}">Grant store_v2_products_read_only</a>"#
     )));
 }
+
+/// Every field error on the page is named by some control's `aria-describedby`.
+fn assert_errors_linked(what: &str, body: &str) {
+    let mut found = 0;
+    for chunk in body.split(r#"class="field-error" id=""#).skip(1) {
+        let id = chunk.split('"').next().unwrap();
+        if id == "form-error" || id == "last-error" {
+            continue;
+        }
+        found += 1;
+        let linked = body.split("aria-describedby=\"").skip(1).any(|rest| {
+            rest.split('"')
+                .next()
+                .unwrap()
+                .split(' ')
+                .any(|named| named == id)
+        });
+        assert!(
+            linked,
+            "{what}: #{id} is not linked by aria-describedby\n{body}"
+        );
+    }
+    assert!(found > 0, "{what}: no field errors to check\n{body}");
+}
+
+#[tokio::test]
+async fn every_field_error_is_linked_to_its_control() {
+    let (app, _fake, client, tenant) = setup().await;
+    let signup = app
+        .client()
+        .submit(
+            "/signup",
+            "/signup",
+            &[("company", ""), ("email", "nope"), ("password", "x")],
+        )
+        .await;
+    assert_errors_linked("signup", &signup.body);
+    let wizard = client
+        .submit(
+            &format!("/t/{tenant}/connections/new"),
+            &format!("/t/{tenant}/connections"),
+            &[
+                ("name", ""),
+                ("auth_type", "token"),
+                ("store", "https://shop.example.com"),
+                ("then", "save"),
+            ],
+        )
+        .await;
+    assert_errors_linked("connection wizard", &wizard.body);
+    let oauth = client
+        .submit(
+            &format!("/t/{tenant}/oauth-clients/new"),
+            &format!("/t/{tenant}/oauth-clients"),
+            &[("name", ""), ("client_id", ""), ("client_secret", "")],
+        )
+        .await;
+    assert_errors_linked("OAuth client", &oauth.body);
+    let invite = client
+        .submit(
+            &format!("/t/{tenant}/members"),
+            &format!("/t/{tenant}/invitations"),
+            &[("email", "not-an-email"), ("role", "member")],
+        )
+        .await;
+    assert_errors_linked("invitation", &invite.body);
+}
