@@ -253,6 +253,7 @@ impl Application {
                     .build();
             App::new()
                 .app_data(ctx.clone())
+                .wrap(from_fn(routes::pages::page_headers))
                 .wrap(from_fn(csrf_guard))
                 .wrap(sessions)
                 .wrap(from_fn(routes::middleware::hashing_gate))

@@ -252,7 +252,9 @@ pub async fn test(
             store: None,
             capabilities: Vec::new(),
         },
-        Ok(Some(token)) => run_checks(ctx, &row, &token).await,
+        Ok(Some(token)) => {
+            run_checks(ctx, &row.store_hash, &row.scopes, &row.auth_type, &token).await
+        }
         Err(ConnectionError::Vault(e)) => {
             tracing::error!(error = %e, "stored token cannot be opened");
             TestReport {
@@ -264,12 +266,42 @@ pub async fn test(
         }
         Err(e) => return Err(e),
     };
+    record(ctx, tenant_id, id, &report, row.has_token).await?;
+    Ok(report)
+}
+
+/// Checks what the wizard was given against BigCommerce before anything is saved (Create &
+/// Test), so a failure can be shown on the form with everything typed still there.
+/// `None` for OAuth 2.0 (its token comes from connecting) or without a token.
+pub async fn check_input(ctx: &AppContext, input: &ConnectionInput) -> Option<TestReport> {
+    let token = input.token.as_ref()?;
+    let scopes = input.scopes.to_text();
+    Some(
+        run_checks(
+            ctx,
+            input.store_hash.as_str(),
+            &scopes,
+            input.auth_type.as_str(),
+            token,
+        )
+        .await,
+    )
+}
+
+/// Records a test's findings on the connection.
+pub async fn record(
+    ctx: &AppContext,
+    tenant_id: i64,
+    id: i64,
+    report: &TestReport,
+    has_token: bool,
+) -> Result<(), ConnectionError> {
     let capabilities = serde_json::to_string(&report.capabilities).unwrap_or_default();
     let store = report.store.as_ref();
     let outcome = TestOutcome {
         status: if report.healthy {
             "healthy"
-        } else if row.has_token {
+        } else if has_token {
             "failing"
         } else {
             "untested"
@@ -282,13 +314,19 @@ pub async fn test(
         capabilities: &capabilities,
     };
     db::connections::record_test(&ctx.db, tenant_id, id, &outcome).await?;
-    crate::partner_api::events::after_connection_test(ctx, tenant_id, id, &report).await;
+    crate::partner_api::events::after_connection_test(ctx, tenant_id, id, report).await;
     tracing::info!(healthy = report.healthy, "connection tested");
-    Ok(report)
+    Ok(())
 }
 
-async fn run_checks(ctx: &AppContext, row: &ConnectionRow, token: &Secret) -> TestReport {
-    let hash = match StoreHash::parse(&row.store_hash) {
+async fn run_checks(
+    ctx: &AppContext,
+    store_hash: &str,
+    scopes: &str,
+    auth_type: &str,
+    token: &Secret,
+) -> TestReport {
+    let hash = match StoreHash::parse(store_hash) {
         Ok(hash) => hash,
         Err(e) => {
             return TestReport {
@@ -315,8 +353,8 @@ async fn run_checks(ctx: &AppContext, row: &ConnectionRow, token: &Secret) -> Te
             };
         }
     };
-    let granted = Scopes::parse([row.scopes.as_str()]).unwrap_or_default();
-    let is_oauth = row.auth_type == AuthType::OAuth.as_str();
+    let granted = Scopes::parse([scopes]).unwrap_or_default();
+    let is_oauth = auth_type == AuthType::OAuth.as_str();
     let mut probed: Vec<(&str, Result<(), BigCommerceError>)> = Vec::new();
     let mut capabilities = Vec::new();
     for (label, probes) in ctx.flows.scope_needs() {

@@ -165,6 +165,35 @@ pub async fn events_of_run(
     )
 }
 
+/// The newest stock changes of the given products' variants (the Products page's history),
+/// newest first, at most `limit` in all.
+pub async fn recent_events_of_products(
+    db: &Db,
+    tenant_id: i64,
+    connection_id: i64,
+    product_ids: &[i64],
+    limit: i64,
+) -> Result<Vec<EventRow>, DbError> {
+    if product_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = on_pool!(db, p => {
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT id, run_id, product_id, variant_id, sku, kind, old_stock, new_stock, created_at \
+             FROM inventory_events WHERE tenant_id = ",
+        );
+        q.push_bind(tenant_id).push(" AND connection_id = ").push_bind(connection_id);
+        q.push(" AND product_id IN (");
+        let mut list = q.separated(", ");
+        for id in product_ids.iter().take(500) {
+            list.push_bind(*id);
+        }
+        q.push(") ORDER BY id DESC LIMIT ").push_bind(limit);
+        q.build_query_as::<EventRow>().fetch_all(p).await
+    })?;
+    Ok(rows)
+}
+
 /// How many events one run recorded.
 pub async fn count_events_of_run(db: &Db, tenant_id: i64, run_id: i64) -> Result<i64, DbError> {
     let sql = "SELECT COUNT(*) FROM inventory_events WHERE tenant_id = $1 AND run_id = $2";

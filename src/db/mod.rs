@@ -19,6 +19,7 @@ pub mod bigcommerce_app;
 pub mod budgets;
 pub mod connections;
 pub mod flows;
+pub mod form_submissions;
 pub mod inventory;
 pub mod jobs;
 pub mod login_attempts;

@@ -161,6 +161,19 @@ struct VerifyPage {
     layout: Layout,
     token: String,
     email: String,
+    /// The link was used already: the address is confirmed; offer to log in.
+    already: bool,
+}
+
+/// The answer to a verification link that was used already (a second click, a mail
+/// scanner): the address is confirmed, so say so and offer to log in.
+fn already_confirmed(viewer: &Viewer) -> Result<HttpResponse, AppError> {
+    render(&VerifyPage {
+        layout: viewer.layout("Email already confirmed"),
+        token: String::new(),
+        email: String::new(),
+        already: true,
+    })
 }
 
 /// Shows a button that confirms the address: the GET changes nothing, so link scanners in
@@ -171,11 +184,15 @@ pub async fn verify_page(
     ctx: web::Data<AppContext>,
 ) -> Result<HttpResponse, AppError> {
     let token = query.token.clone().unwrap_or_default();
-    let user = accounts::check_token(&ctx, &token, &[Purpose::VerifyEmail]).await?;
+    let user = match accounts::check_token(&ctx, &token, &[Purpose::VerifyEmail]).await {
+        Err(AccountError::TokenUsed) => return already_confirmed(&viewer),
+        other => other?,
+    };
     render(&VerifyPage {
         layout: viewer.layout("Confirm your email"),
         token,
         email: user.email,
+        already: false,
     })
 }
 
@@ -189,13 +206,24 @@ pub async fn verify(
     form: web::Form<TokenForm>,
     ctx: web::Data<AppContext>,
 ) -> Result<HttpResponse, AppError> {
-    accounts::verify_email(&ctx, &form.token).await?;
+    let user_id = match accounts::verify_email(&ctx, &form.token).await {
+        Err(AccountError::TokenUsed) => return already_confirmed(&viewer),
+        other => other?,
+    };
     flash(
         &viewer.session,
         "success",
         "Your email is confirmed. You can log in now.",
     );
-    Ok(see_other("/login"))
+    // Land on the login form with the address filled in.
+    let email = crate::db::users::find(&ctx.db, user_id)
+        .await?
+        .map(|u| u.email)
+        .unwrap_or_default();
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("email", &email)
+        .finish();
+    Ok(see_other(&format!("/login?{query}")))
 }
 
 #[derive(Template)]
@@ -211,6 +239,8 @@ struct LoginPage {
 #[derive(Deserialize)]
 pub struct NextQuery {
     next: Option<String>,
+    /// Prefills the email field (after confirming an address).
+    email: Option<String>,
 }
 
 pub async fn login_page(
@@ -223,7 +253,13 @@ pub async fn login_page(
     }
     render(&LoginPage {
         layout: viewer.layout("Log in"),
-        email: String::new(),
+        email: query
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| e.len() <= 254)
+            .unwrap_or_default()
+            .to_owned(),
         next,
         error: None,
         unverified: false,

@@ -7,15 +7,16 @@ use askama::Template;
 use super::{
     extract::CurrentTenant,
     forms::FormErrors,
-    render::{Layout, flash, render, render_with, see_other},
+    render::{Layout, flash_on, render, render_with, see_other},
 };
 use crate::{
     connections::{
+        health::Health,
         oauth_clients::{self, ClientId, OAuthClientRow},
         store::{self, Capability, ConnectionError, ConnectionInput},
     },
     context::AppContext,
-    db::connections::ConnectionRow,
+    db::{self, DbError, connections::ConnectionRow, form_submissions::Claim},
     domain::{AuthType, ConnectionName, Scopes, Secret, StoreHash, connection::KNOWN_SCOPES},
     error::AppError,
 };
@@ -44,6 +45,9 @@ struct Draft {
     api_client_id: String,
     scopes: Vec<String>,
     parsed_hash: Option<String>,
+    /// The wizard's one-time token: the first POST with it creates, a second is sent to
+    /// what the first made.
+    form_token: String,
 }
 
 /// One scope checkbox.
@@ -65,6 +69,8 @@ struct FormPage {
     scopes: Vec<ScopeOption>,
     redirect_url: String,
     errors: FormErrors,
+    /// Create & Test found a problem: offer to save the connection as it is.
+    save_anyway: bool,
 }
 
 impl FormPage {
@@ -110,6 +116,7 @@ async fn form_page(
             .map(|u| u.to_string())
             .unwrap_or_default(),
         errors,
+        save_anyway: false,
     })
 }
 
@@ -172,6 +179,7 @@ fn parse_input(
         api_client_id: field(fields, "api_client_id").trim().to_owned(),
         scopes: draft_scopes.clone(),
         parsed_hash: None,
+        form_token: field(fields, "form_token").to_owned(),
     };
     let name = errors.check("name", ConnectionName::parse(&draft.name));
     let auth_type = errors.check("auth_type", AuthType::parse(&draft.auth_type));
@@ -243,6 +251,12 @@ struct IndexPage {
     can_manage: bool,
 }
 
+impl IndexPage {
+    fn health(&self, c: &ConnectionRow) -> Health {
+        Health::of(c)
+    }
+}
+
 pub async fn list_connections(
     tenant: CurrentTenant,
     ctx: web::Data<AppContext>,
@@ -255,11 +269,24 @@ pub async fn list_connections(
     })
 }
 
+/// Refuses the wizard to a role that could not submit it, before anything is typed.
+fn require_manager(tenant: &CurrentTenant) -> Result<(), AppError> {
+    if tenant.actor.role.can_manage_members() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "Only owners and admins can add or change connections.".into(),
+        ))
+    }
+}
+
 pub async fn new_connection(
     tenant: CurrentTenant,
     ctx: web::Data<AppContext>,
 ) -> Result<HttpResponse, AppError> {
+    require_manager(&tenant)?;
     let draft = Draft {
+        form_token: uuid::Uuid::new_v4().simple().to_string(),
         auth_type: "token".into(),
         scopes: Scopes::defaults()
             .names()
@@ -286,7 +313,42 @@ pub async fn create_connection(
         Ok(input) => input,
         Err(errors) => return failed(draft, errors).await,
     };
-    let id = match store::create(&ctx, &tenant.actor, &input).await {
+    let token = draft.form_token.clone();
+    if !token.is_empty()
+        && let Claim::Taken { .. } =
+            db::form_submissions::claim(&ctx.db, tenant.id(), &token).await?
+    {
+        return Ok(see_other(
+            &first_submission_result(&tenant, &ctx, &token).await?,
+        ));
+    }
+    let then_test = field(&fields, "then") == "test";
+    // Create & Test checks the store first: a failure goes back to the form, everything
+    // typed kept but the secret, with "Save anyway" offered instead of saving silently.
+    let checked = match then_test {
+        true => store::check_input(&ctx, &input).await,
+        false => None,
+    };
+    if let Some(report) = checked.as_ref().filter(|r| !r.healthy) {
+        if !token.is_empty() {
+            db::form_submissions::release(&ctx.db, tenant.id(), &token).await?;
+        }
+        let mut errors = FormErrors::default();
+        errors.general = Some(
+            report
+                .problem
+                .clone()
+                .unwrap_or_else(|| "The store check failed.".into()),
+        );
+        let mut page = form_page(&tenant, &ctx, None, draft, errors).await?;
+        page.save_anyway = true;
+        return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
+    let created = store::create(&ctx, &tenant.actor, &input).await;
+    if created.is_err() && !token.is_empty() {
+        db::form_submissions::release(&ctx.db, tenant.id(), &token).await?;
+    }
+    let id = match created {
         Ok(id) => id,
         Err(e @ ConnectionError::NameTaken) => {
             let mut errors = FormErrors::default();
@@ -300,29 +362,119 @@ pub async fn create_connection(
         }
         Err(e) => return Err(e.into()),
     };
-    flash(
-        &tenant.viewer.session,
+    if !token.is_empty() {
+        db::form_submissions::set_record(&ctx.db, tenant.id(), &token, id).await?;
+    }
+    let show = tenant.path(&format!("/connections/{id}"));
+    let session = &tenant.viewer.session;
+    flash_on(
+        session,
+        &show,
         "success",
         format!("Connection “{}” created.", input.name),
     );
-    if field(&fields, "then") == "test" {
-        report_test(&tenant, &ctx, id).await?;
+    if let Some(other) = same_store(&ctx, &tenant, id, &input.store_hash).await? {
+        flash_on(
+            session,
+            &show,
+            "info",
+            format!("The connection “{other}” already links this store: both will work on it."),
+        );
     }
-    Ok(see_other(&tenant.path(&format!("/connections/{id}"))))
+    if then_test && input.auth_type == AuthType::OAuth {
+        // "Create & Connect": an OAuth connection is tested by connecting it.
+        if !token.is_empty() {
+            db::form_submissions::finish(&ctx.db, tenant.id(), &token).await?;
+        }
+        return Ok(see_other(&format!("{show}/connect")));
+    }
+    let result = if let Some(report) = &checked {
+        store::record(&ctx, tenant.id(), id, report, true)
+            .await
+            .map(|()| flash_report(&tenant, &show, report))
+            .map_err(AppError::from)
+    } else if then_test {
+        report_test(&tenant, &ctx, id, &show).await
+    } else {
+        Ok(())
+    };
+    if !token.is_empty() {
+        db::form_submissions::finish(&ctx.db, tenant.id(), &token).await?;
+    }
+    result?;
+    Ok(see_other(&show))
 }
 
-async fn report_test(tenant: &CurrentTenant, ctx: &AppContext, id: i64) -> Result<(), AppError> {
+/// Another connection of this tenant on the same store, by name.
+async fn same_store(
+    ctx: &AppContext,
+    tenant: &CurrentTenant,
+    id: i64,
+    hash: &StoreHash,
+) -> Result<Option<String>, AppError> {
+    Ok(store::list(ctx, tenant.id())
+        .await?
+        .into_iter()
+        .find(|c| c.id != id && c.store_hash == hash.as_str())
+        .map(|c| c.name))
+}
+
+/// Where a repeated submission goes: the connection the first one created, once that one
+/// has finished (its test included), so the person sees one complete answer.
+async fn first_submission_result(
+    tenant: &CurrentTenant,
+    ctx: &AppContext,
+    token: &str,
+) -> Result<String, AppError> {
+    // The first request may still be talking to BigCommerce; its client gives up well
+    // within this bound, so this waits for the answer rather than racing it.
+    for _ in 0..600 {
+        match db::form_submissions::find(&ctx.db, tenant.id(), token).await {
+            Ok(Claim::Taken {
+                record_id: Some(id),
+                finished: true,
+            }) => return Ok(tenant.path(&format!("/connections/{id}"))),
+            // The first was sent back (a failed check): the form again.
+            Err(DbError::NotFound) => return Ok(tenant.path("/connections/new")),
+            Ok(_) => {}
+            Err(e) => return Err(e.into()),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    match db::form_submissions::find(&ctx.db, tenant.id(), token).await {
+        Ok(Claim::Taken {
+            record_id: Some(id),
+            ..
+        }) => Ok(tenant.path(&format!("/connections/{id}"))),
+        _ => Ok(tenant.path("/connections")),
+    }
+}
+
+/// Tests the connection and leaves the finding for the page at `show`.
+async fn report_test(
+    tenant: &CurrentTenant,
+    ctx: &AppContext,
+    id: i64,
+    show: &str,
+) -> Result<(), AppError> {
     let report = store::test(ctx, tenant.id(), id).await?;
+    flash_report(tenant, show, &report);
+    Ok(())
+}
+
+/// Leaves a test's finding for the page at `show`.
+fn flash_report(tenant: &CurrentTenant, show: &str, report: &store::TestReport) {
+    let session = &tenant.viewer.session;
     match (&report.store, &report.problem) {
-        (Some(info), _) => flash(
-            &tenant.viewer.session,
+        (Some(info), _) => flash_on(
+            session,
+            show,
             "success",
             format!("Connected to {} ({}).", info.name, info.domain),
         ),
-        (None, Some(problem)) => flash(&tenant.viewer.session, "error", problem.clone()),
+        (None, Some(problem)) => flash_on(session, show, "error", problem.clone()),
         (None, None) => {}
     }
-    Ok(())
 }
 
 #[derive(Template)]
@@ -335,6 +487,8 @@ struct ShowPage {
     capabilities: Vec<Capability>,
     can_manage: bool,
     flows: super::flows::FlowsSummary,
+    health: Health,
+    nav: super::flows::ConnectionNav,
 }
 
 fn connection_id(path: &web::Path<(i64, i64)>) -> i64 {
@@ -358,6 +512,8 @@ pub async fn show_connection(
         capabilities,
         can_manage: tenant.actor.role.can_manage_members(),
         flows: super::flows::FlowsSummary::load(&ctx, tenant.id(), c.id).await?,
+        health: Health::of(&c),
+        nav: super::flows::ConnectionNav::load(&tenant, &ctx, c.id, "connection").await?,
         c,
     })
 }
@@ -385,6 +541,7 @@ pub async fn edit_connection(
             .map(str::to_owned)
             .collect(),
         parsed_hash: Some(c.store_hash.clone()),
+        form_token: String::new(),
     };
     render(&form_page(&tenant, &ctx, Some(c), draft, FormErrors::default()).await?)
 }
@@ -413,15 +570,20 @@ pub async fn update_connection(
         Err(errors) => errors,
         Ok(input) => match store::update(&ctx, &tenant.actor, id, &input).await {
             Ok(()) => {
-                flash(
-                    &tenant.viewer.session,
-                    "success",
-                    "Connection saved. Test it to check the store again.",
-                );
+                let show = tenant.path(&format!("/connections/{id}"));
+                let session = &tenant.viewer.session;
                 if field(&fields, "then") == "test" {
-                    report_test(&tenant, &ctx, id).await?;
+                    flash_on(session, &show, "success", "Connection saved.");
+                    report_test(&tenant, &ctx, id, &show).await?;
+                } else {
+                    flash_on(
+                        session,
+                        &show,
+                        "success",
+                        "Connection saved. Test it to check the store again.",
+                    );
                 }
-                return Ok(see_other(&tenant.path(&format!("/connections/{id}"))));
+                return Ok(see_other(&show));
             }
             Err(e @ ConnectionError::NameTaken) => {
                 let mut errors = FormErrors::default();
@@ -445,8 +607,9 @@ pub async fn test_connection(
     let id = connection_id(&path);
     // Testing rewrites the connection's status and capabilities: owners and admins only.
     store::require_manager(&tenant.actor)?;
-    report_test(&tenant, &ctx, id).await?;
-    Ok(see_other(&tenant.path(&format!("/connections/{id}"))))
+    let show = tenant.path(&format!("/connections/{id}"));
+    report_test(&tenant, &ctx, id, &show).await?;
+    Ok(see_other(&show))
 }
 
 pub async fn delete_connection(
@@ -455,8 +618,9 @@ pub async fn delete_connection(
     ctx: web::Data<AppContext>,
 ) -> Result<HttpResponse, AppError> {
     let name = store::delete(&ctx, &tenant.actor, connection_id(&path)).await?;
-    flash(
+    flash_on(
         &tenant.viewer.session,
+        &tenant.path("/connections"),
         "success",
         format!("Connection “{name}” deleted, with its stored token."),
     );

@@ -27,6 +27,8 @@ pub struct Viewer {
     pub user: Option<UserRow>,
     pub tenants: Rc<Vec<MembershipRow>>,
     pub session: Session,
+    /// The request's path (flash messages and the navigation depend on it).
+    pub path: String,
 }
 
 impl Viewer {
@@ -35,15 +37,18 @@ impl Viewer {
         Layout {
             title: title.to_owned(),
             csrf: csrf_token(&self.session),
-            flashes: take_flashes(&self.session),
+            flashes: take_flashes(&self.session, &self.path),
             user_email: self.user.as_ref().map(|u| u.email.clone()),
             is_staff: self.user.as_ref().is_some_and(|u| u.is_staff),
             tenants: self.tenants.as_ref().clone(),
             current_tenant: None,
+            path: self.path.clone(),
+            back: None,
         }
     }
 
-    async fn load(req: &HttpRequest) -> Result<Self, AppError> {
+    /// The viewer of this request (loaded once, then kept in the request's extensions).
+    pub async fn load(req: &HttpRequest) -> Result<Self, AppError> {
         if let Some(viewer) = req.extensions().get::<Viewer>() {
             return Ok(viewer.clone());
         }
@@ -72,6 +77,7 @@ impl Viewer {
             user,
             tenants: Rc::new(tenants),
             session,
+            path: req.path().to_owned(),
         };
         req.extensions_mut().insert(viewer.clone());
         Ok(viewer)

@@ -15,7 +15,7 @@ use super::{
     render::{Layout, flash, render, render_with, see_other},
 };
 use crate::{
-    connections::store,
+    connections::{health::Health, store},
     context::AppContext,
     db,
     error::AppError,
@@ -200,6 +200,10 @@ struct SettingsPage {
     can_manage: bool,
     run_buttons: &'static [RunButton],
     run_help: &'static str,
+    /// When the scheduler starts the next run, in words, with the UTC time.
+    next_run: Option<(String, i64)>,
+    /// Why a run now would likely fail: the connection's health and problem.
+    connection_problem: Option<String>,
 }
 
 impl SettingsPage {
@@ -237,7 +241,44 @@ fn settings_page(
         can_manage: tenant.actor.role.can_manage_members(),
         run_buttons: flow.run_buttons(),
         run_help: flow.run_help(),
+        next_run: None,
+        connection_problem: None,
     }
+}
+
+/// Adds what the settings page says beside the form: the next scheduled run and a warning
+/// when the connection is failing.
+async fn with_status(
+    mut page: SettingsPage,
+    tenant: &CurrentTenant,
+    ctx: &AppContext,
+    connection_id: i64,
+    flow: &dyn Flow,
+) -> Result<SettingsPage, AppError> {
+    let now = db::now();
+    let row = db::flows::find(&ctx.db, tenant.id(), connection_id, flow.kind()).await?;
+    page.next_run = row
+        .filter(|r| r.enabled && flow.schedule().is_some())
+        .and_then(|r| {
+            let at = r.next_run_at?;
+            let when = super::words::relative(at, now);
+            Some((
+                format!("{when} ({})", super::words::every(r.interval_secs)),
+                at,
+            ))
+        });
+    let c = store::load(ctx, tenant.id(), connection_id).await?;
+    let health = Health::of(&c);
+    if matches!(health, Health::Failing | Health::NotConnected) {
+        page.connection_problem = Some(format!(
+            "The connection is {}{}",
+            health.label(),
+            c.last_error
+                .map(|e| format!(": {e}"))
+                .unwrap_or_else(|| ".".into())
+        ));
+    }
+    Ok(page)
 }
 
 pub async fn flow_settings(
@@ -256,7 +297,7 @@ pub async fn flow_settings(
         &config.to_form(),
         FormErrors::default(),
     );
-    render(&page)
+    render(&with_status(page, &tenant, &ctx, connection_id, flow.as_ref()).await?)
 }
 
 pub async fn save_flow_settings(
@@ -272,11 +313,22 @@ pub async fn save_flow_settings(
     form.remove("csrf_token");
     match FlowConfig::parse_form(flow.schedule(), flow.fields(), &form) {
         Ok(config) => {
+            let was_enabled = db::flows::find(&ctx.db, tenant.id(), connection_id, flow.kind())
+                .await?
+                .is_some_and(|r| r.enabled);
             flows::save_config(&ctx, &tenant.actor, connection_id, flow.as_ref(), &config).await?;
+            let starting = config.enabled && !was_enabled && flow.schedule().is_some();
             flash(
                 &tenant.viewer.session,
                 "success",
-                format!("{} settings saved.", flow.label()),
+                if starting {
+                    format!(
+                        "{} settings saved. It is enabled: the first run is starting now.",
+                        flow.label()
+                    )
+                } else {
+                    format!("{} settings saved.", flow.label())
+                },
             );
             Ok(see_other(&format!("{}/flows/{}", nav.base, flow.kind())))
         }
@@ -287,6 +339,7 @@ pub async fn save_flow_settings(
             }
             errors.general = Some("Nothing was saved: correct the fields below.".into());
             let page = settings_page(&tenant, nav, flow.as_ref(), &form, errors);
+            let page = with_status(page, &tenant, &ctx, connection_id, flow.as_ref()).await?;
             render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
     }

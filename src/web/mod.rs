@@ -22,12 +22,14 @@ pub mod invitations;
 pub mod middleware;
 pub mod oauth;
 pub mod oauth_clients;
+pub mod pages;
 pub mod products;
 pub mod render;
 pub mod runs;
 pub mod session;
 pub mod tenants;
 pub mod webhook_endpoints;
+pub mod words;
 
 /// Declares the tenant-scoped routes (under `/t/{tenant_id}`) once: registers them and
 /// exports the list as `TENANT_ROUTES`, which the tenant-isolation sweep in the test suite

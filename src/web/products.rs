@@ -16,7 +16,7 @@ use crate::{
     context::AppContext,
     db::{
         self,
-        inventory::{ProductRow, VariantRow},
+        inventory::{EventRow, ProductRow, VariantRow},
     },
     error::AppError,
 };
@@ -35,6 +35,9 @@ struct ProductView {
     variants: Vec<VariantRow>,
 }
 
+/// How many stock changes each variant shows.
+const HISTORY_PER_VARIANT: usize = 5;
+
 #[derive(Template)]
 #[template(path = "products/index.html")]
 struct IndexPage {
@@ -42,21 +45,66 @@ struct IndexPage {
     nav: ConnectionNav,
     q: String,
     products: Vec<ProductView>,
+    /// Each variant's newest stock changes, newest first.
+    history: HashMap<i64, Vec<EventRow>>,
     count: i64,
     /// Whether the snapshot is empty (no run has imported anything yet).
     empty_snapshot: bool,
     first: i64,
     prev: Option<String>,
     next: Option<String>,
+    /// The store's currency code (from the last connection test), if known.
+    currency: Option<String>,
+    now: i64,
+}
+
+/// An amount with the store's currency: `$12.50`, `€12.50`, `12.50 CHF`.
+pub fn with_currency(amount: f64, currency: Option<&str>) -> String {
+    match currency.map(str::trim).filter(|c| !c.is_empty()) {
+        Some("USD") => format!("${amount:.2}"),
+        Some("EUR") => format!("€{amount:.2}"),
+        Some("GBP") => format!("£{amount:.2}"),
+        Some(code) => format!("{amount:.2} {code}"),
+        None => format!("{amount:.2}"),
+    }
 }
 
 impl IndexPage {
     fn money(&self, v: &f64) -> String {
-        format!("{v:.2}")
+        with_currency(*v, self.currency.as_deref())
     }
 
     fn variant_price(&self, v: &Option<f64>) -> String {
-        v.map(|p| format!("{p:.2}")).unwrap_or_else(|| "—".into())
+        v.map(|p| self.money(&p)).unwrap_or_else(|| "—".into())
+    }
+
+    /// Whether the search names this variant's SKU (its row is opened and marked).
+    fn variant_matches(&self, sku: &str) -> bool {
+        !self.q.is_empty() && sku.to_lowercase().contains(&self.q.to_lowercase())
+    }
+
+    fn any_variant_matches(&self, v: &ProductView) -> bool {
+        v.variants.iter().any(|x| self.variant_matches(&x.sku))
+    }
+
+    fn history_of(&self, variant_id: &i64) -> &[EventRow] {
+        self.history
+            .get(variant_id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    fn change(&self, e: &EventRow) -> String {
+        let level = |s: Option<i64>| s.map_or("not tracked".to_owned(), |v| v.to_string());
+        match e.kind.as_str() {
+            "added" => format!("added with {}", level(e.new_stock)),
+            "removed" => "removed".to_owned(),
+            _ => format!("{} → {}", level(e.old_stock), level(e.new_stock)),
+        }
+    }
+
+    fn synced(&self, at: &i64) -> String {
+        super::words::relative(*at, self.now)
     }
 
     fn stock(&self, s: &Option<i64>) -> String {
@@ -103,6 +151,13 @@ pub async fn list_products(
             variants.entry(v.product_id).or_default().push(v);
         }
     }
+    let mut history: HashMap<i64, Vec<EventRow>> = HashMap::new();
+    for e in db::inventory::recent_events_of_products(db, t, c, &ids, 1000).await? {
+        let list = history.entry(e.variant_id).or_default();
+        if list.len() < HISTORY_PER_VARIANT {
+            list.push(e);
+        }
+    }
     let products = rows
         .into_iter()
         .map(|p| ProductView {
@@ -110,14 +165,20 @@ pub async fn list_products(
             p,
         })
         .collect();
+    let currency = crate::connections::store::load(&ctx, t, c)
+        .await?
+        .store_currency;
     render(&IndexPage {
         layout: tenant.layout(&format!("Products · {}", nav.name)),
+        currency,
+        now: db::now(),
         prev: (page > 1).then(|| href(&nav.base, &q, page - 1)),
         next: (offset + PRODUCTS_PER_PAGE < count).then(|| href(&nav.base, &q, page + 1)),
         first: offset + 1,
         nav,
         q,
         products,
+        history,
         count,
         empty_snapshot,
     })
@@ -141,7 +202,15 @@ pub async fn export_products(
 
 #[cfg(test)]
 mod tests {
-    use super::href;
+    use super::{href, with_currency};
+
+    #[test]
+    fn prices_carry_the_store_currency() {
+        assert_eq!(with_currency(12.5, Some("USD")), "$12.50");
+        assert_eq!(with_currency(12.5, Some("EUR")), "€12.50");
+        assert_eq!(with_currency(3.0, Some("CHF")), "3.00 CHF");
+        assert_eq!(with_currency(3.0, None), "3.00");
+    }
 
     #[test]
     fn page_links_keep_the_search() {

@@ -214,6 +214,19 @@ struct ShowPage {
     items_next: Option<String>,
     /// The flow's own section (its template's HTML).
     flow_detail: Option<String>,
+    /// A failed run of a registered flow can be retried (owners and admins).
+    can_retry: bool,
+}
+
+impl ShowPage {
+    /// The mode a retry asks for: a full run again, or the flow's own choice.
+    fn retry_mode(&self) -> &'static str {
+        if self.run.mode == "full" {
+            "full"
+        } else {
+            "auto"
+        }
+    }
 }
 
 pub async fn show_run(
@@ -239,7 +252,9 @@ pub async fn show_run(
     };
     let href = |p: i64| format!("{}/runs/{}?page={p}#run-items", nav.base, run.id);
     let flow_label = ctx.flows.label_of(&run.flow);
+    let can_retry = flow.is_some() && tenant.actor.role.can_manage_members();
     render(&ShowPage {
+        can_retry,
         layout: tenant.layout(&format!("Run {} · {}", run.id, nav.name)),
         items_prev: (page > 1).then(|| href(page - 1)),
         items_next: more.then(|| href(page + 1)),

@@ -12,10 +12,12 @@ use super::{
 };
 use crate::{
     accounts::{AccountError, members},
+    connections::overview::{self, Attention, ConnectionOverview},
     context::AppContext,
     db::{
         self,
         audit::AuditRow,
+        runs::RunRow,
         tenants::{InvitationRow, MemberRow},
     },
     domain::{Email, Role},
@@ -36,12 +38,12 @@ pub async fn home(viewer: Viewer) -> Result<HttpResponse, AppError> {
         Some(_) => match viewer.tenants.first() {
             Some(t) => Ok(see_other(&format!("/t/{}", t.tenant_id))),
             None => render(&HomePage {
-                layout: viewer.layout("cartbridge"),
+                layout: viewer.layout("Welcome"),
                 signed_in: true,
             }),
         },
         None => render(&HomePage {
-            layout: viewer.layout("cartbridge"),
+            layout: viewer.layout("Connect your BigCommerce stores"),
             signed_in: false,
         }),
     }
@@ -51,11 +53,66 @@ pub async fn home(viewer: Viewer) -> Result<HttpResponse, AppError> {
 #[template(path = "tenants/dashboard.html")]
 struct DashboardPage {
     layout: Layout,
+    base: String,
     tenant_name: String,
     role: Role,
+    can_manage: bool,
     member_count: usize,
+    connections: Vec<ConnectionOverview>,
+    attention: Vec<Attention>,
     activity: Vec<AuditRow>,
-    members_path: String,
+    now: i64,
+}
+
+impl DashboardPage {
+    fn relative(&self, at: &i64) -> String {
+        super::words::relative(*at, self.now)
+    }
+
+    fn every(&self, secs: &i64) -> String {
+        super::words::every(*secs)
+    }
+
+    fn action(&self, key: &str) -> String {
+        action_label(key)
+    }
+
+    fn last_run_label(&self, r: &RunRow) -> String {
+        super::runs::status_label(r)
+    }
+}
+
+/// An audit action as people read it (`connection.created` → "Connection created").
+pub fn action_label(action: &str) -> String {
+    let known = match action {
+        "connection.created" => "Connection created",
+        "connection.updated" => "Connection changed",
+        "connection.deleted" => "Connection deleted",
+        "connection.connected" => "Connection connected to BigCommerce",
+        "invitation.sent" => "Invitation sent",
+        "invitation.revoked" => "Invitation withdrawn",
+        "invitation.accepted" => "Invitation accepted",
+        "member.role_changed" => "Role changed",
+        "member.removed" => "Member removed",
+        "oauth_client.created" => "OAuth client added",
+        "oauth_client.updated" => "OAuth client changed",
+        "oauth_client.deleted" => "OAuth client deleted",
+        "tenant.created" => "Company created",
+        "user.password_reset" => "Password reset",
+        "flow.settings_saved" => "Flow settings saved",
+        "flow.run_requested" => "Run started by hand",
+        _ => "",
+    };
+    if !known.is_empty() {
+        return known.to_owned();
+    }
+    // Unknown keys: "app.installed" → "App installed".
+    let words = action.replace(['.', '_'], " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 pub async fn dashboard(
@@ -64,13 +121,18 @@ pub async fn dashboard(
 ) -> Result<HttpResponse, AppError> {
     let member_count = db::tenants::members(&ctx.db, tenant.id()).await?.len();
     let activity = db::audit::recent_for_tenant(&ctx.db, tenant.id(), 10).await?;
+    let (connections, attention) = overview::load(&ctx, tenant.id()).await?;
     render(&DashboardPage {
         layout: tenant.layout(&tenant.actor.tenant_name),
+        base: tenant.path(""),
         tenant_name: tenant.actor.tenant_name.clone(),
         role: tenant.actor.role,
+        can_manage: tenant.actor.role.can_manage_members(),
         member_count,
+        connections,
+        attention,
         activity,
-        members_path: tenant.path("/members"),
+        now: db::now(),
     })
 }
 
@@ -88,6 +150,16 @@ struct MembersPage {
     invite_role: String,
     grantable: Vec<Role>,
     errors: FormErrors,
+    /// A pending invitation the form would replace: asked about before sending.
+    reinvite: Option<Reinvite>,
+}
+
+/// "They already have an invitation": the pending one, and the role the new one would give.
+struct Reinvite {
+    email: String,
+    old_role: String,
+    new_role: String,
+    sent_at: i64,
 }
 
 async fn members_page(
@@ -113,6 +185,7 @@ async fn members_page(
             .filter(|r| role.can_grant(*r))
             .collect(),
         errors,
+        reinvite: None,
     })
 }
 
@@ -136,6 +209,9 @@ pub async fn list_members(
 pub struct InviteForm {
     email: String,
     role: String,
+    /// `yes` once the person has seen that a pending invitation will be replaced.
+    #[serde(default)]
+    replace: String,
 }
 
 pub async fn create_invitation(
@@ -147,6 +223,28 @@ pub async fn create_invitation(
     let email = errors.check("email", Email::parse(&form.email));
     let role = errors.check("role", Role::parse(&form.role));
     if let (Some(email), Some(role)) = (email, role) {
+        if form.replace != "yes"
+            && let Some(pending) = db::tenants::pending_invitations(&ctx.db, tenant.id())
+                .await?
+                .into_iter()
+                .find(|i| i.email == email.as_str())
+        {
+            let mut page = members_page(
+                &tenant,
+                &ctx,
+                email.as_str().to_owned(),
+                role.as_str().to_owned(),
+                FormErrors::default(),
+            )
+            .await?;
+            page.reinvite = Some(Reinvite {
+                email: pending.email,
+                old_role: pending.role,
+                new_role: role.as_str().to_owned(),
+                sent_at: pending.created_at,
+            });
+            return render_with(StatusCode::CONFLICT, &page);
+        }
         match members::invite(&ctx, &tenant.actor, &email, role).await {
             Ok(_) => {
                 flash(

@@ -1,10 +1,94 @@
 // Progressive enhancements only: every page works without this file.
 "use strict";
+document.documentElement.classList.add("js");
+
+// Confirmations, and forms sent once: a form marked data-once ignores a second submit, and
+// its button says what is happening ("Testing…") and is disabled until the answer comes.
+// The pressed button's name and value are kept in a hidden field, since a disabled button
+// is not sent.
 document.addEventListener("submit", (event) => {
-  const form = event.target.closest("form[data-confirm]");
-  if (form && !window.confirm(form.dataset.confirm)) {
+  const form = event.target;
+  if (form.matches("form[data-confirm]") && !window.confirm(form.dataset.confirm)) {
     event.preventDefault();
+    return;
   }
+  if (!form.matches("form[data-once]")) return;
+  if (form.dataset.sending === "1") {
+    event.preventDefault();
+    return;
+  }
+  form.dataset.sending = "1";
+  const pressed = event.submitter;
+  if (pressed && pressed.name) {
+    const keep = document.createElement("input");
+    keep.type = "hidden";
+    keep.name = pressed.name;
+    keep.value = pressed.value;
+    form.appendChild(keep);
+  }
+  form.querySelectorAll("button[type=submit], button:not([type])").forEach((button) => {
+    button.disabled = true;
+    if (button === pressed) {
+      button.setAttribute("aria-busy", "true");
+      if (button.dataset.busyText) button.textContent = button.dataset.busyText;
+    }
+  });
+});
+// Coming back to the page (Back button, bfcache): the form can be sent again.
+window.addEventListener("pageshow", () => {
+  document.querySelectorAll("form[data-once]").forEach((form) => {
+    delete form.dataset.sending;
+    form.querySelectorAll("button[disabled]").forEach((b) => { b.disabled = false; b.removeAttribute("aria-busy"); });
+  });
+});
+
+// The connection wizard shows only the chosen auth type's fields; "Create & Test" becomes
+// "Create & Connect" for OAuth 2.0, which goes straight to BigCommerce's consent page.
+document.querySelectorAll("[data-auth-switch]").forEach((switcher) => {
+  const form = switcher.closest("form");
+  const main = form && form.querySelector("#create-and-test");
+  const original = main ? main.textContent : "";
+  const update = () => {
+    const chosen = switcher.querySelector("input[type=radio]:checked");
+    const kind = chosen ? chosen.value : "";
+    form.querySelectorAll("[data-auth-for]").forEach((part) => {
+      part.hidden = kind !== "" && !part.dataset.authFor.split(" ").includes(kind);
+    });
+    if (main && original.startsWith("Create")) {
+      main.textContent = kind === "oauth" ? "Create & Connect" : original;
+      main.dataset.busyText = kind === "oauth" ? "Connecting…" : "Testing…";
+    }
+  };
+  switcher.addEventListener("change", update);
+  update();
+});
+
+// Times in the viewer's time zone: <time datetime data-local> holds UTC (shown without
+// the script); the local time replaces it, and the UTC time stays on hover.
+const localTimes = (root) => {
+  const format = new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+    timeZoneName: "short",
+  });
+  root.querySelectorAll("time[data-local][datetime]").forEach((el) => {
+    const at = new Date(el.getAttribute("datetime"));
+    if (Number.isNaN(at.getTime()) || el.dataset.localised) return;
+    el.title = el.textContent.trim();
+    el.textContent = format.format(at);
+    el.dataset.localised = "1";
+  });
+};
+localTimes(document);
+
+// Stacked tables on narrow screens label each cell with its column's heading.
+document.querySelectorAll("main table").forEach((table) => {
+  const heads = Array.from(table.querySelectorAll("thead th")).map((th) => th.textContent.trim());
+  if (!heads.length) return;
+  table.querySelectorAll("tbody tr").forEach((tr) => {
+    Array.from(tr.children).forEach((cell, i) => {
+      if (!cell.dataset.label && heads[i]) cell.dataset.label = heads[i];
+    });
+  });
 });
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-copy]");
@@ -62,6 +146,7 @@ if (document.querySelector("[data-shown-once]")) {
       if (!fresh) return;
       const copy = document.importNode(fresh, true);
       el.replaceWith(copy);
+      localTimes(copy);
       copy.querySelectorAll("[data-progress-url]").forEach(watch);
       if (copy.matches("[data-progress-url]")) watch(copy);
     });

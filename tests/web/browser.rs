@@ -46,14 +46,15 @@ async fn a_person_signs_up_verifies_logs_in_and_out_in_a_real_browser() {
         .await
         .unwrap();
     b.click("verify-submit").await;
-    b.arrive(&app.url("/login")).await;
+    b.arrive(&app.url("/login?email=browser%40example.com"))
+        .await;
     assert!(
         b.text(".flash-success")
             .await
             .contains("Your email is confirmed")
     );
 
-    b.fill("email", "browser@example.com").await;
+    // The address is filled in already.
     b.fill("password", PASSWORD).await;
     b.click("login-submit").await;
     let tenant_id = app
@@ -227,7 +228,7 @@ async fn a_merchant_connects_an_oauth_connection_through_the_bigcommerce_consent
     log_in(&b, &app, "consent@example.com", tenant_id).await;
     let show = app.url(&format!("/t/{tenant_id}/connections/{id}"));
     b.client.goto(&show).await.unwrap();
-    assert_eq!(b.text("#connection-status").await, "untested");
+    assert_eq!(b.text("#connection-status").await, "not connected");
     b.click("connect").await;
     b.client
         .wait()
@@ -303,7 +304,7 @@ async fn a_merchant_sets_up_get_inventory_runs_it_and_watches_it_finish_without_
         .expect("a flash after saving");
     assert_eq!(
         b.text(".flash-success").await,
-        "Get Inventory settings saved."
+        "Get Inventory settings saved. It is enabled: the first run is starting now."
     );
 
     // Run now. Enabling already scheduled a first run, so this one may find it queued.

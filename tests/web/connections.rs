@@ -92,14 +92,17 @@ async fn create_and_test_reaches_the_store_and_reports_what_each_flow_can_do() {
         page.body.contains("healthy") && page.body.contains("Plus") && page.body.contains("EUR")
     );
     assert_eq!(
-        page.body.matches("<td>yes</td>").count(),
+        page.body
+            .matches(r#"<td data-label="Ready?">yes</td>"#)
+            .count(),
         1,
         "every registered flow ready: {}",
         page.body
     );
     // Only the flows this build has (the registry) are listed, never ones still to come.
     assert!(
-        page.body.contains("<td>Get Inventory</td>"),
+        page.body
+            .contains(r#"<td data-label="Flow">Get Inventory</td>"#),
         "{}",
         page.body
     );
@@ -154,11 +157,36 @@ async fn test_names_the_cause_of_each_failure() {
         ),
     ];
     for (name, store, token, message) in cases {
-        create(&client, tenant, &token_form(name, store, token)).await;
+        // Create & Test sends a failure back to the form, nothing saved, "Save anyway" offered.
+        let refused = create(&client, tenant, &token_form(name, store, token)).await;
+        assert_eq!(refused.status, 422, "{name}");
+        assert!(refused.body.contains(message), "{name}: {}", refused.body);
+        assert!(refused.body.contains("Save anyway"), "{name}");
+        assert!(
+            refused.body.contains(&format!(r#"value="{name}""#)),
+            "{name}: typed name kept"
+        );
+        assert!(
+            !refused.body.contains(token),
+            "{name}: the token is not sent back"
+        );
+        let saved = app
+            .scalar_i64(&format!(
+                "SELECT COUNT(*) FROM connections WHERE name = '{name}'"
+            ))
+            .await;
+        assert_eq!(saved, 0, "{name}");
+        // Save anyway, then Test: the connection is failing, for the same reason.
+        let mut anyway = token_form(name, store, token);
+        anyway.retain(|(k, _)| *k != "then");
+        anyway.push(("then", "save"));
+        assert_eq!(create(&client, tenant, &anyway).await.status, 303);
         let id = app
             .scalar_i64(&format!("SELECT id FROM connections WHERE name = '{name}'"))
             .await;
-        let page = client.get(&format!("/t/{tenant}/connections/{id}")).await;
+        let show = format!("/t/{tenant}/connections/{id}");
+        client.submit(&show, &format!("{show}/test"), &[]).await;
+        let page = client.get(&show).await;
         assert!(page.body.contains(message), "{name}: {}", page.body);
         assert!(page.body.contains("failing"), "{name}");
     }

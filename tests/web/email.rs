@@ -43,7 +43,7 @@ async fn verification_email_travels_over_smtp_and_its_link_works() {
     client
         .submit(path, "/verify-email", &[("token", &token)])
         .await
-        .assert_redirect_to("/login");
+        .assert_redirect_to("/login?email=smtp.user%40example.com");
     client
         .submit(
             "/login",

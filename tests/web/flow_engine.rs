@@ -386,6 +386,10 @@ async fn a_flow_added_to_the_registry_gets_its_pages_runs_and_capabilities_witho
     assert_eq!(env.app.run_due_jobs().await, 1);
     assert_eq!(env.fake.hooks(STORE).len(), STAMP_WRITES);
     let runs = env.client.get(&format!("{base}/runs")).await;
-    assert!(runs.body.contains("<td>Stamp</td>"), "{}", runs.body);
+    assert!(
+        runs.body.contains(r#"<td data-label="Flow">Stamp</td>"#),
+        "{}",
+        runs.body
+    );
     assert!(runs.body.contains("succeeded"));
 }

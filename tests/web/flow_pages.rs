@@ -112,7 +112,10 @@ async fn inventory_settings_round_trip_through_the_form() {
     // The connection page links to it and shows the state.
     let show = env.client.get(&conn(&env, "")).await;
     assert!(show.body.contains(&format!(r#"href="{page}""#)));
-    assert!(show.body.contains(r#"<td id="inventory-enabled">off</td>"#));
+    assert!(
+        show.body
+            .contains(r#"<td data-label="Schedule" id="inventory-enabled">off</td>"#)
+    );
 }
 
 #[tokio::test]

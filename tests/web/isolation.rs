@@ -1,11 +1,12 @@
 //! Tenant isolation: every tenant-scoped route, requested by a user of another tenant, is 404
 //! and changes nothing.
 
-use crate::helpers::{assert_tenant_isolation, fixtures, spawn_app};
+use crate::helpers::{assert_tenant_isolation, fixtures, spawn_app_with};
 
 #[tokio::test]
 async fn another_tenants_routes_are_404_and_change_nothing() {
-    let app = spawn_app().await;
+    // No workers: the fixtures' job must stay the test's.
+    let app = spawn_app_with(|s| s.jobs.workers = 0).await;
     let (victim, victim_tenant) = app
         .signup_and_login("victim@example.com", "Victim Co")
         .await;

@@ -20,6 +20,8 @@ mod hardening;
 mod inventory;
 mod isolation;
 mod jobs;
+mod merchant_ux;
+mod merchant_ux_browser;
 mod migrations;
 mod oauth;
 mod oauth_clients;

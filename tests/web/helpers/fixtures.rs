@@ -58,7 +58,8 @@ pub async fn token_connection(app: &TestApp, actor: &Actor, name: &str, store: &
         .expect("connection created")
 }
 
-/// A queued sync of `flow` whose run has finished with `status`; returns the run's id.
+/// A sync of `flow` that ran and finished with `status` (its job done); returns the run's
+/// id. The app must run no workers of its own, or one of them may take the job first.
 pub async fn finished_run(
     app: &TestApp,
     tenant_id: i64,
@@ -88,5 +89,15 @@ pub async fn finished_run(
     db::runs::finish(&app.db, tenant_id, id, status, None)
         .await
         .expect("finish the run");
+    let claimed = db::jobs::claim(&app.db, "fixture", 60)
+        .await
+        .expect("claim")
+        .expect("the run's job is due");
+    assert_eq!(claimed.id, job, "another job was due");
+    assert!(
+        db::jobs::complete(&app.db, job, "fixture")
+            .await
+            .expect("complete")
+    );
     id
 }
