@@ -116,9 +116,9 @@ async fn page(
     let layout = me.viewer.layout("Your account");
     let chosen = TimeZone::from_stored(user.time_zone.as_deref());
     let zone_in_use = match chosen {
-        Some(z) => format!("Times are shown in {z}, your choice."),
+        Some(z) => format!("Times are shown in {z}."),
         None => format!(
-            "You have not chosen a time zone: times are shown in {}, your company's.",
+            "You have not chosen a time zone yet: times are shown in {}, your company's.",
             layout.zone
         ),
     };
