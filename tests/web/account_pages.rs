@@ -590,3 +590,38 @@ async fn only_owners_see_and_save_the_company_settings() {
             .contains("Company settings saved")
     );
 }
+
+#[tokio::test]
+async fn last_seen_is_written_at_most_once_a_minute() {
+    let app = spawn_app().await;
+    let (client, _) = app.signup_and_login("seen@example.com", "Seen").await;
+    client.get("/account").await;
+    let user = user_id(&app, "seen@example.com").await;
+    let sql = format!("SELECT last_seen_at FROM sessions WHERE user_id = {user}");
+    let first = app.scalar_i64(&sql).await;
+    assert!(first > 0);
+    // The column is older than the state says; within the minute, nothing is written.
+    app.execute(&format!(
+        "UPDATE sessions SET last_seen_at = {} WHERE user_id = {user}",
+        first - 30
+    ))
+    .await;
+    assert_eq!(client.get("/account").await.status, 200);
+    assert_eq!(
+        app.scalar_i64(&sql).await,
+        first - 30,
+        "written again within the minute"
+    );
+    // Once the state's time is over a minute old, the next request writes it.
+    let old = format!(r#""seen":"{first}""#);
+    let older = format!(r#""seen":"{}""#, first - 120);
+    app.execute(&format!(
+        "UPDATE sessions SET state = REPLACE(state, '{old}', '{older}') WHERE user_id = {user}"
+    ))
+    .await;
+    assert_eq!(client.get("/account").await.status, 200);
+    assert!(
+        app.scalar_i64(&sql).await >= first,
+        "not written after a minute"
+    );
+}
