@@ -72,10 +72,12 @@ pub struct MemberRow {
     pub role: String,
     pub email_verified_at: Option<i64>,
     pub created_at: i64,
+    /// The member's name from their profile, if they gave one.
+    pub name: Option<String>,
 }
 
 pub async fn members(db: &Db, tenant_id: i64) -> Result<Vec<MemberRow>, DbError> {
-    let sql = "SELECT u.id AS user_id, u.email, m.role, u.email_verified_at, m.created_at \
+    let sql = "SELECT u.id AS user_id, u.email, m.role, u.email_verified_at, m.created_at, u.name \
                FROM memberships m JOIN users u ON u.id = m.user_id \
                WHERE m.tenant_id = $1 ORDER BY m.created_at, u.email";
     Ok(on_pool!(db, p => sqlx::query_as::<_, MemberRow>(sql).bind(tenant_id).fetch_all(p).await)?)

@@ -218,6 +218,16 @@ async fn every_bad_profile_input_is_refused_beside_its_field_and_changes_nothing
     let page = client.get("/account").await;
     assert!(page.body.contains("value=\"Ada Lovelace\""));
     assert!(page.body.contains("Times are shown in Asia/Tokyo."));
+    // The name is what the members list shows beside the email.
+    let tenant = app
+        .scalar_i64("SELECT tenant_id FROM memberships ORDER BY tenant_id LIMIT 1")
+        .await;
+    let members = client.get(&format!("/t/{tenant}/members")).await;
+    assert!(
+        members
+            .body
+            .contains(r#"<span class="member-name">Ada Lovelace</span> ada@example.com"#)
+    );
 }
 
 #[tokio::test]
