@@ -255,6 +255,7 @@ impl Application {
                 .app_data(ctx.clone())
                 .wrap(from_fn(routes::pages::page_headers))
                 .wrap(from_fn(csrf_guard))
+                .wrap(from_fn(routes::session::track_sessions))
                 .wrap(sessions)
                 .wrap(from_fn(routes::middleware::hashing_gate))
                 .wrap(security_headers(https))

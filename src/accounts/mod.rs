@@ -12,6 +12,7 @@ use crate::{
 pub mod limits;
 pub mod members;
 pub mod passwords;
+pub mod profile;
 pub mod throttle;
 pub mod tokens;
 

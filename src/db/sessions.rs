@@ -11,15 +11,28 @@ pub async fn load(db: &Db, key_hash: &str) -> Result<Option<String>, DbError> {
     )
 }
 
+/// What the profile page lists about a session, kept in columns beside its state (the
+/// session middleware copies them from the state; see `web::session`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Meta<'a> {
+    pub handle: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub last_seen_at: Option<i64>,
+}
+
 pub async fn insert(
     db: &Db,
     key_hash: &str,
     user_id: Option<i64>,
     state: &str,
     expires_at: i64,
+    meta: Meta<'_>,
 ) -> Result<(), DbError> {
-    let sql = "INSERT INTO sessions (key_hash, user_id, state, expires_at) VALUES ($1, $2, $3, $4)";
-    on_pool!(db, p => sqlx::query(sql).bind(key_hash).bind(user_id).bind(state).bind(expires_at).execute(p).await.map(|r| r.rows_affected()))?;
+    let sql = "INSERT INTO sessions (key_hash, user_id, state, expires_at, handle, user_agent, last_seen_at, created_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    on_pool!(db, p => sqlx::query(sql).bind(key_hash).bind(user_id).bind(state).bind(expires_at)
+        .bind(meta.handle).bind(meta.user_agent).bind(meta.last_seen_at).bind(now())
+        .execute(p).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -30,11 +43,15 @@ pub async fn update(
     user_id: Option<i64>,
     state: &str,
     expires_at: i64,
+    meta: Meta<'_>,
 ) -> Result<bool, DbError> {
-    let sql = "UPDATE sessions SET user_id = $1, state = $2, expires_at = $3 \
+    let sql = "UPDATE sessions SET user_id = $1, state = $2, expires_at = $3, \
+               handle = COALESCE($6, handle), user_agent = COALESCE($7, user_agent), \
+               last_seen_at = COALESCE($8, last_seen_at) \
                WHERE key_hash = $4 AND expires_at > $5";
     let done = on_pool!(db, p => sqlx::query(sql).bind(user_id).bind(state).bind(expires_at)
-        .bind(key_hash).bind(now()).execute(p).await.map(|r| r.rows_affected()))?;
+        .bind(key_hash).bind(now()).bind(meta.handle).bind(meta.user_agent).bind(meta.last_seen_at)
+        .execute(p).await.map(|r| r.rows_affected()))?;
     Ok(done == 1)
 }
 

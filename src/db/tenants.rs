@@ -40,6 +40,8 @@ pub struct MembershipRow {
     pub tenant_id: i64,
     pub tenant_name: String,
     pub role: String,
+    /// The tenant's time zone (IANA name), the fallback for members who chose none.
+    pub tenant_time_zone: String,
 }
 
 /// The user's membership in this tenant, if any.
@@ -48,7 +50,7 @@ pub async fn membership(
     tenant_id: i64,
     user_id: i64,
 ) -> Result<Option<MembershipRow>, DbError> {
-    let sql = "SELECT t.id AS tenant_id, t.name AS tenant_name, m.role FROM memberships m \
+    let sql = "SELECT t.id AS tenant_id, t.name AS tenant_name, m.role, t.time_zone AS tenant_time_zone FROM memberships m \
                JOIN tenants t ON t.id = m.tenant_id WHERE m.tenant_id = $1 AND m.user_id = $2";
     Ok(
         on_pool!(db, p => sqlx::query_as::<_, MembershipRow>(sql).bind(tenant_id).bind(user_id).fetch_optional(p).await)?,
@@ -57,7 +59,7 @@ pub async fn membership(
 
 /// Every tenant the user belongs to, by name.
 pub async fn memberships_of(db: &Db, user_id: i64) -> Result<Vec<MembershipRow>, DbError> {
-    let sql = "SELECT t.id AS tenant_id, t.name AS tenant_name, m.role FROM memberships m \
+    let sql = "SELECT t.id AS tenant_id, t.name AS tenant_name, m.role, t.time_zone AS tenant_time_zone FROM memberships m \
                JOIN tenants t ON t.id = m.tenant_id WHERE m.user_id = $1 ORDER BY t.name, t.id";
     Ok(on_pool!(db, p => sqlx::query_as::<_, MembershipRow>(sql).bind(user_id).fetch_all(p).await)?)
 }
@@ -70,10 +72,12 @@ pub struct MemberRow {
     pub role: String,
     pub email_verified_at: Option<i64>,
     pub created_at: i64,
+    /// The member's name from their profile, if they gave one.
+    pub name: Option<String>,
 }
 
 pub async fn members(db: &Db, tenant_id: i64) -> Result<Vec<MemberRow>, DbError> {
-    let sql = "SELECT u.id AS user_id, u.email, m.role, u.email_verified_at, m.created_at \
+    let sql = "SELECT u.id AS user_id, u.email, m.role, u.email_verified_at, m.created_at, u.name \
                FROM memberships m JOIN users u ON u.id = m.user_id \
                WHERE m.tenant_id = $1 ORDER BY m.created_at, u.email";
     Ok(on_pool!(db, p => sqlx::query_as::<_, MemberRow>(sql).bind(tenant_id).fetch_all(p).await)?)

@@ -11,9 +11,13 @@ pub struct UserRow {
     pub email_verified_at: Option<i64>,
     pub is_staff: bool,
     pub created_at: i64,
+    /// The display name from the profile page, if any.
+    pub name: Option<String>,
+    /// The chosen IANA time zone; `None`: not chosen yet.
+    pub time_zone: Option<String>,
 }
 
-const COLUMNS: &str = "id, email, email_verified_at, is_staff, created_at";
+const COLUMNS: &str = "id, email, email_verified_at, is_staff, created_at, name, time_zone";
 
 pub async fn find(db: &Db, id: i64) -> Result<Option<UserRow>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");

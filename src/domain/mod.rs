@@ -8,6 +8,7 @@ pub mod password;
 pub mod role;
 pub mod secret;
 pub mod store_hash;
+pub mod time_zone;
 
 pub use connection::{AuthType, ConnectionName, Scopes};
 pub use email::Email;
@@ -16,6 +17,7 @@ pub use password::Password;
 pub use role::Role;
 pub use secret::Secret;
 pub use store_hash::StoreHash;
+pub use time_zone::TimeZone;
 
 /// Why a value given by a user was refused; the message is shown to that user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

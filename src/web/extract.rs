@@ -15,7 +15,7 @@ use crate::{
     accounts::members::Actor,
     context::AppContext,
     db::{self, tenants::MembershipRow, users::UserRow},
-    domain::Role,
+    domain::{Role, TimeZone},
     error::AppError,
 };
 
@@ -44,7 +44,29 @@ impl Viewer {
             current_tenant: None,
             path: self.path.clone(),
             back: None,
+            zone: self.zone(None),
+            zone_unset: self
+                .user
+                .as_ref()
+                .is_some_and(|u| u.time_zone.is_none() && !u.is_staff),
         }
+    }
+
+    /// The zone this viewer's times are shown in: their own choice, else the tenant's
+    /// (`tenant`, or their first), else UTC.
+    pub fn zone(&self, tenant: Option<i64>) -> TimeZone {
+        let own = self
+            .user
+            .as_ref()
+            .and_then(|u| TimeZone::from_stored(u.time_zone.as_deref()));
+        let of_tenant = || {
+            let membership = match tenant {
+                Some(id) => self.tenants.iter().find(|m| m.tenant_id == id),
+                None => self.tenants.first(),
+            };
+            membership.and_then(|m| TimeZone::from_stored(Some(&m.tenant_time_zone)))
+        };
+        own.or_else(of_tenant).unwrap_or_default()
     }
 
     /// The viewer of this request (loaded once, then kept in the request's extensions).
@@ -153,6 +175,7 @@ impl CurrentTenant {
     pub fn layout(&self, title: &str) -> Layout {
         let mut layout = self.viewer.layout(title);
         layout.current_tenant = Some(self.actor.tenant_id);
+        layout.zone = self.viewer.zone(Some(self.actor.tenant_id));
         layout
     }
 

@@ -139,6 +139,7 @@ const HASHING_POSTS: &[&str] = &[
     "/password/reset",
     "/invitations/accept",
     "/bigcommerce/link",
+    "/account/password",
 ];
 
 /// When every core is hashing a password and the queue is full, a POST that would hash one

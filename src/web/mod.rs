@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, web};
 
 use crate::error::AppError;
 
+pub mod account;
 pub mod admin;
 pub mod api;
 pub mod api_keys;
@@ -27,6 +28,7 @@ pub mod products;
 pub mod render;
 pub mod runs;
 pub mod session;
+pub mod tenant_settings;
 pub mod tenants;
 pub mod webhook_endpoints;
 pub mod words;
@@ -87,6 +89,8 @@ tenant_routes! {
     get "/oauth-clients/{oauth_client_id}/edit" => oauth_clients::edit_oauth_client,
     post "/oauth-clients/{oauth_client_id}" => oauth_clients::update_oauth_client,
     post "/oauth-clients/{oauth_client_id}/delete" => oauth_clients::delete_oauth_client,
+    get "/settings" => tenant_settings::settings_page,
+    post "/settings" => tenant_settings::save_settings,
 }
 
 /// Registers every route.
@@ -126,6 +130,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::get().to(invitations::accept_page),
     )
     .route("/invitations/accept", web::post().to(invitations::accept))
+    .route("/account", web::get().to(account::profile_page))
+    .route("/account/name", web::post().to(account::save_name))
+    .route(
+        "/account/password",
+        web::post().to(account::change_password),
+    )
+    .route(
+        "/account/time-zone",
+        web::post().to(account::save_time_zone),
+    )
+    .route(
+        "/account/time-zone/detected",
+        web::post().to(account::browser_time_zone),
+    )
+    .route(
+        "/account/sessions/revoke-all",
+        web::post().to(account::revoke_all_sessions),
+    )
+    .route(
+        "/account/sessions/{handle}/revoke",
+        web::post().to(account::revoke_session),
+    )
     .route("/admin", web::get().to(admin::index))
     .route(
         "/bigcommerce/auth",

@@ -79,6 +79,7 @@ async fn error_page(
     let tenant =
         tenant_in_path(req.path()).filter(|id| viewer.tenants.iter().any(|m| m.tenant_id == *id));
     layout.current_tenant = tenant;
+    layout.zone = viewer.zone(tenant);
     layout.back = Some(back_link(req.path(), tenant));
     let body = ErrorPage {
         layout,

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, http::StatusCode, http::header};
 use askama::Template;
 use serde::{Deserialize, Serialize};
 
-use crate::{db::tenants::MembershipRow, error::AppError};
+use crate::{db::tenants::MembershipRow, domain::TimeZone, error::AppError};
 
 /// A message shown once, on the next page, or on the page it was made for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -33,6 +33,10 @@ pub struct Layout {
     pub path: String,
     /// Where an error page's Back link goes, and its text.
     pub back: Option<(String, String)>,
+    /// The zone times are shown in: the viewer's own, else the tenant's, else UTC.
+    pub zone: TimeZone,
+    /// Signed in without a chosen zone: the script sends the browser's zone once.
+    pub zone_unset: bool,
 }
 
 impl Layout {
@@ -90,20 +94,69 @@ impl Layout {
         }
     }
 
-    /// A Unix timestamp for `<time datetime>` (RFC 3339, UTC); the script shows it in the
-    /// viewer's own time zone and keeps the UTC time on hover.
+    /// A Unix timestamp for `<time datetime>` (RFC 3339, UTC).
     pub fn iso(&self, at: &i64) -> String {
         chrono::DateTime::from_timestamp(*at, 0)
             .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
             .unwrap_or_default()
     }
 
-    /// A Unix timestamp as shown on pages (UTC).
-    pub fn time(&self, at: &i64) -> String {
+    /// A Unix timestamp in UTC, for the hover title: "2026-12-01 12:06 UTC".
+    pub fn utc(&self, at: &i64) -> String {
         chrono::DateTime::from_timestamp(*at, 0)
             .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
             .unwrap_or_default()
     }
+
+    /// A Unix timestamp as shown on pages, in the viewer's zone: "2026-12-01 13:06 CET".
+    pub fn time(&self, at: &i64) -> String {
+        if self.zone == TimeZone::UTC {
+            return self.utc(at);
+        }
+        chrono::DateTime::from_timestamp(*at, 0)
+            .map(|t| {
+                t.with_timezone(&self.zone.tz())
+                    .format("%Y-%m-%d %H:%M %Z")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The local time and the UTC one, for the title of a time shown in words.
+    pub fn both(&self, at: &i64) -> String {
+        if self.zone == TimeZone::UTC {
+            self.utc(at)
+        } else {
+            format!("{} ({})", self.time(at), self.utc(at))
+        }
+    }
+
+    /// A whole `<time>` element: UTC in `datetime` and on hover, the viewer's time as text.
+    /// (Its content is made of digits and zone abbreviations only; templates use `|safe`.)
+    pub fn stamp(&self, at: &i64) -> String {
+        format!(
+            r#"<time datetime="{}" title="{}">{}</time>"#,
+            self.iso(at),
+            self.utc(at),
+            escape(&self.time(at))
+        )
+    }
+}
+
+/// Escapes text for HTML (for the few elements built in Rust).
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 const FLASH_KEY: &str = "flash";

@@ -101,6 +101,7 @@ pub fn action_label(action: &str) -> String {
         "user.password_reset" => "Password reset",
         "flow.settings_saved" => "Flow settings saved",
         "flow.run_requested" => "Run started by hand",
+        "tenant.settings_saved" => "Company settings saved",
         _ => "",
     };
     if !known.is_empty() {

@@ -63,22 +63,36 @@ document.querySelectorAll("[data-auth-switch]").forEach((switcher) => {
   update();
 });
 
-// Times in the viewer's time zone: <time datetime data-local> holds UTC (shown without
-// the script); the local time replaces it, and the UTC time stays on hover.
-const localTimes = (root) => {
-  const format = new Intl.DateTimeFormat(undefined, {
-    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
-    timeZoneName: "short",
-  });
-  root.querySelectorAll("time[data-local][datetime]").forEach((el) => {
-    const at = new Date(el.getAttribute("datetime"));
-    if (Number.isNaN(at.getTime()) || el.dataset.localised) return;
-    el.title = el.textContent.trim();
-    el.textContent = format.format(at);
-    el.dataset.localised = "1";
-  });
-};
-localTimes(document);
+// The viewer's time zone, the first time: pages show times in the zone chosen on the
+// profile page; until one is chosen (<meta name="time-zone-unset">), the browser's zone is
+// sent once, and the server keeps it only if still none is chosen. Without this script,
+// times are shown in the company's zone, then UTC.
+(() => {
+  if (!document.querySelector('meta[name="time-zone-unset"]')) return;
+  let zone = "";
+  try {
+    zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+  } catch (_) {
+    return;
+  }
+  const token = document.querySelector('meta[name="csrf-token"]');
+  if (!zone || !token || window.sessionStorage.getItem("cartbridge-zone-sent") === zone) return;
+  window.sessionStorage.setItem("cartbridge-zone-sent", zone);
+  fetch("/account/time-zone/detected", {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "X-CSRF-Token": token.content, "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ time_zone: zone }),
+  }).catch(() => {});
+})();
+
+// On the profile page, a zone not chosen yet is prefilled with the browser's.
+document.querySelectorAll("input[data-browser-zone]").forEach((input) => {
+  if (input.value) return;
+  try {
+    input.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+  } catch (_) { /* keep it empty */ }
+});
 
 // Stacked tables on narrow screens label each cell with its column's heading.
 document.querySelectorAll("main table").forEach((table) => {
@@ -146,7 +160,6 @@ if (document.querySelector("[data-shown-once]")) {
       if (!fresh) return;
       const copy = document.importNode(fresh, true);
       el.replaceWith(copy);
-      localTimes(copy);
       copy.querySelectorAll("[data-progress-url]").forEach(watch);
       if (copy.matches("[data-progress-url]")) watch(copy);
     });

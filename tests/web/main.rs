@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod account_pages;
 mod accounts;
 mod app_install;
 mod bigcommerce_client;

@@ -240,6 +240,8 @@ fn main_pages(tenant: i64, connection: i64, run: i64) -> Vec<(&'static str, Stri
         ("oauth-clients", format!("/t/{tenant}/oauth-clients")),
         ("oauth-client-new", format!("/t/{tenant}/oauth-clients/new")),
         ("not-found", format!("{c}/runs/999999")),
+        ("account", "/account".to_owned()),
+        ("company-settings", format!("/t/{tenant}/settings")),
     ]
 }
 
@@ -315,6 +317,12 @@ async fn every_main_page_fits_a_phone_passes_axe_and_is_photographed_at_1280_and
                 ));
             }
             b.screenshot(&format!("ux-{name}-{width}")).await;
+            if name == "account" {
+                // The sessions and "log out everywhere", below the fold.
+                b.eval("document.getElementById('sessions-title').scrollIntoView(); return true;")
+                    .await;
+                b.screenshot(&format!("ux-account-sessions-{width}")).await;
+            }
             if width == 1280 && name == "runs" {
                 let visible = b
                     .eval(
@@ -360,5 +368,75 @@ async fn every_main_page_fits_a_phone_passes_axe_and_is_photographed_at_1280_and
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+    b.close().await;
+}
+
+#[tokio::test]
+async fn the_browsers_time_zone_becomes_the_default_and_times_are_shown_in_it() {
+    let Some(b) = Browser::start_with_env(&[("TZ", "Asia/Tokyo")]).await else {
+        return;
+    };
+    let (app, _fake, _client, tenant) = setup().await;
+    // 2026-01-01T00:00:00Z, 09:00 in Tokyo.
+    app.execute(&format!(
+        "UPDATE memberships SET created_at = 1767225600 WHERE tenant_id = {tenant}"
+    ))
+    .await;
+    let zone_sql =
+        "SELECT COUNT(*) FROM users WHERE email = 'owner@example.com' AND time_zone = 'Asia/Tokyo'";
+    assert_eq!(app.scalar_i64(zone_sql).await, 0);
+    log_in(&b, &app, "owner@example.com", tenant).await;
+    let reported = b
+        .eval("return Intl.DateTimeFormat().resolvedOptions().timeZone;")
+        .await;
+    assert_eq!(reported, serde_json::json!("Asia/Tokyo"), "chromium's zone");
+    // The script sends it once, in the background.
+    let mut stored = false;
+    for _ in 0..100 {
+        if app.scalar_i64(zone_sql).await == 1 {
+            stored = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(stored, "the browser's zone was not kept");
+    b.client
+        .goto(&app.url(&format!("/t/{tenant}/members")))
+        .await
+        .unwrap();
+    wait_for(&b, "#members time").await;
+    let time = b
+        .eval(
+            "const t = document.querySelector('#members time'); \
+             return [t.textContent, t.title, t.getAttribute('datetime')];",
+        )
+        .await;
+    assert_eq!(
+        time,
+        serde_json::json!([
+            "2026-01-01 09:00 JST",
+            "2026-01-01 00:00 UTC",
+            "2026-01-01T00:00:00Z"
+        ])
+    );
+    assert!(
+        b.client
+            .find(Locator::Css("meta[name=time-zone-unset]"))
+            .await
+            .is_err(),
+        "the page still asks for a zone"
+    );
+    b.client.goto(&app.url("/account")).await.unwrap();
+    wait_for(&b, "#time_zone").await;
+    let field = b
+        .eval("return document.getElementById('time_zone').value;")
+        .await;
+    assert_eq!(field, serde_json::json!("Asia/Tokyo"));
+    assert!(
+        b.text("#zone-in-use")
+            .await
+            .contains("Times are shown in Asia/Tokyo.")
+    );
+    b.screenshot("account-tokyo-1280").await;
     b.close().await;
 }

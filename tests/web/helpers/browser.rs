@@ -22,6 +22,12 @@ fn chromedriver() -> Option<PathBuf> {
 
 impl Browser {
     pub async fn start() -> Option<Browser> {
+        Self::start_with_env(&[]).await
+    }
+
+    /// Like `start`, with these environment variables for chromedriver and the Chromium it
+    /// starts (e.g. `TZ`, the time zone the page's `Intl` reports).
+    pub async fn start_with_env(env: &[(&str, &str)]) -> Option<Browser> {
         let required = std::env::var("CARTBRIDGE_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
         let Some(driver_path) = chromedriver() else {
             assert!(
@@ -37,6 +43,7 @@ impl Browser {
             .expect("addr")
             .port();
         let driver = Command::new(driver_path)
+            .envs(env.iter().copied())
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -168,10 +168,10 @@ fn decode_quoted_printable(text: &str) -> String {
 /// Tables whose full content `snapshot` compares. Bookkeeping that any request may touch is
 /// left out: sessions, login failures, and used BigCommerce payload ids (`jti`).
 const SNAPSHOT_TABLES: &[(&str, &str)] = &[
-    ("tenants", "id, name, created_at"),
+    ("tenants", "id, name, created_at, time_zone"),
     (
         "users",
-        "id, email, password_hash, email_verified_at, is_staff, created_at",
+        "id, email, password_hash, email_verified_at, is_staff, created_at, name, time_zone",
     ),
     ("memberships", "tenant_id, user_id, role"),
     (
