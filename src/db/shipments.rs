@@ -180,8 +180,10 @@ pub async fn po_for_order(
 ) -> Result<Option<PoRef>, DbError> {
     let sql = "SELECT id, connection_id, po_number, status FROM purchase_orders \
                WHERE tenant_id = $1 AND connection_id = $2 AND bc_order_id = $3 ORDER BY id LIMIT 1";
-    Ok(on_pool!(db, p => sqlx::query_as::<_, PoRef>(sql).bind(tenant_id).bind(connection_id)
-        .bind(bc_order_id).fetch_optional(p).await)?)
+    Ok(
+        on_pool!(db, p => sqlx::query_as::<_, PoRef>(sql).bind(tenant_id).bind(connection_id)
+        .bind(bc_order_id).fetch_optional(p).await)?,
+    )
 }
 
 /// Which of `order_ids` are orders cartbridge sent (a PO names them).
@@ -219,8 +221,10 @@ pub async fn po_lines(db: &Db, tenant_id: i64, po_id: i64) -> Result<Vec<PoLine>
     let sql = "SELECT id, CAST(line_no AS BIGINT) AS line_no, sku, quantity, variant_id, \
                order_product_id, quantity_shipped FROM purchase_order_lines \
                WHERE tenant_id = $1 AND purchase_order_id = $2 ORDER BY line_no";
-    Ok(on_pool!(db, p => sqlx::query_as::<_, PoLine>(sql).bind(tenant_id).bind(po_id)
-        .fetch_all(p).await)?)
+    Ok(
+        on_pool!(db, p => sqlx::query_as::<_, PoLine>(sql).bind(tenant_id).bind(po_id)
+        .fetch_all(p).await)?,
+    )
 }
 
 /// Records which order line (`order_product_id`) each PO line became.
@@ -547,6 +551,32 @@ pub async fn for_purchase_order(
 /// A purchase order of the tenant by id, for the shipments-of-a-PO page.
 pub async fn find_po(db: &Db, tenant_id: i64, po_id: i64) -> Result<Option<PoRef>, DbError> {
     let sql = "SELECT id, connection_id, po_number, status FROM purchase_orders WHERE tenant_id = $1 AND id = $2";
-    Ok(on_pool!(db, p => sqlx::query_as::<_, PoRef>(sql).bind(tenant_id).bind(po_id)
-        .fetch_optional(p).await)?)
+    Ok(
+        on_pool!(db, p => sqlx::query_as::<_, PoRef>(sql).bind(tenant_id).bind(po_id)
+        .fetch_optional(p).await)?,
+    )
+}
+
+impl ShipmentView {
+    /// The tracking link, if it is an http(s) URL a page may link to (anything else from
+    /// the store, e.g. `javascript:`, is shown as text, never as a link).
+    pub fn safe_link(&self) -> Option<&str> {
+        let link = self.tracking_link.trim();
+        url::Url::parse(link)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "https" | "http"))
+            .map(|_| link)
+    }
+
+    /// The items in words: `WID-1 × 3, GAD-2 × 2`.
+    pub fn items_text(&self) -> String {
+        self.items
+            .iter()
+            .map(|i| match &i.sku {
+                Some(sku) => format!("{sku} × {}", i.quantity),
+                None => format!("order line {} × {}", i.order_product_id, i.quantity),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }

@@ -6,6 +6,7 @@
 pub mod events;
 pub mod export;
 pub mod keys;
+pub mod shipments_export;
 pub mod signing;
 pub mod ssrf;
 pub mod webhooks;

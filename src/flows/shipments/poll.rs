@@ -164,7 +164,10 @@ pub(super) async fn execute(ctx: &AppContext, job: &Job) -> Result<(), JobFailur
         Err(e) => {
             let (message, retry) = match &e {
                 RunError::BigCommerce(error) => (explain(error, &hash), error.is_retryable()),
-                RunError::Db(e) => (format!("cartbridge could not save the run's data: {e}"), true),
+                RunError::Db(e) => (
+                    format!("cartbridge could not save the run's data: {e}"),
+                    true,
+                ),
             };
             let last = !retry || job.is_last_attempt();
             end_run(
@@ -243,11 +246,17 @@ impl Walk<'_> {
             let mut kept = Vec::new();
             for order in &orders {
                 let Some((id, status, modified)) = order_fields(order) else {
-                    self.note(run, &Note {
-                        external_id: "order ?".into(),
-                        outcome: "failed",
-                        message: format!("An order in the list could not be read: {}", short(order)),
-                    })
+                    self.note(
+                        run,
+                        &Note {
+                            external_id: "order ?".into(),
+                            outcome: "failed",
+                            message: format!(
+                                "An order in the list could not be read: {}",
+                                short(order)
+                            ),
+                        },
+                    )
                     .await?;
                     continue;
                 };
@@ -333,14 +342,32 @@ impl Walk<'_> {
                     let message = format!(
                         "The shipments of this order could not be read ({e}); the next run tries again."
                     );
-                    return self.note(run, &Note { external_id, outcome: "failed", message }).await;
+                    return self
+                        .note(
+                            run,
+                            &Note {
+                                external_id,
+                                outcome: "failed",
+                                message,
+                            },
+                        )
+                        .await;
                 }
             }
         }
         run.progress.done += 1;
         if shipments.is_empty() {
             let message = "BigCommerce lists this order as shipped but answered 204 (no shipments); nothing recorded.".to_owned();
-            return self.note(run, &Note { external_id, outcome: "skipped", message }).await;
+            return self
+                .note(
+                    run,
+                    &Note {
+                        external_id,
+                        outcome: "skipped",
+                        message,
+                    },
+                )
+                .await;
         }
         let po = match record::po_context(
             self.ctx,
@@ -359,7 +386,16 @@ impl Walk<'_> {
                 let message = format!(
                     "The order's lines could not be read to map the shipment's items ({e}); the next run tries again."
                 );
-                return self.note(run, &Note { external_id, outcome: "failed", message }).await;
+                return self
+                    .note(
+                        run,
+                        &Note {
+                            external_id,
+                            outcome: "failed",
+                            message,
+                        },
+                    )
+                    .await;
             }
         };
         for raw in shipments {
@@ -378,16 +414,32 @@ impl Walk<'_> {
         let s: BcShipment = match serde_json::from_value(raw.clone()) {
             Ok(s) => s,
             Err(e) => {
-                let message = format!("A shipment of this order could not be read ({e}): {}", short(&raw));
+                let message = format!(
+                    "A shipment of this order could not be read ({e}): {}",
+                    short(&raw)
+                );
                 return self
-                    .note(run, &Note { external_id: format!("order {order_id}"), outcome: "failed", message })
+                    .note(
+                        run,
+                        &Note {
+                            external_id: format!("order {order_id}"),
+                            outcome: "failed",
+                            message,
+                        },
+                    )
                     .await;
             }
         };
         let mut notes = Vec::new();
-        let outcome =
-            record::record_one(self.ctx, self.tenant_id, self.connection_id, po, &s, &mut notes)
-                .await?;
+        let outcome = record::record_one(
+            self.ctx,
+            self.tenant_id,
+            self.connection_id,
+            po,
+            &s,
+            &mut notes,
+        )
+        .await?;
         match outcome {
             Recorded::Created => run.progress.created += 1,
             Recorded::Updated => run.progress.updated += 1,
@@ -465,13 +517,19 @@ fn short(v: &Value) -> String {
 /// records it (same dedupe, same events). An order cartbridge did not send is ignored
 /// unless every order is watched.
 #[tracing::instrument(skip_all, fields(tenant = job.tenant_id, job = job.id))]
-pub(super) async fn fetch_one(ctx: &AppContext, job: &Job, one: FetchOne) -> Result<(), JobFailure> {
+pub(super) async fn fetch_one(
+    ctx: &AppContext,
+    job: &Job,
+    one: FetchOne,
+) -> Result<(), JobFailure> {
     let tenant_id = job.tenant_id;
     let connection = load_connection(ctx, job).await?;
     let (_, settings) = stored(ctx, tenant_id, connection.id)
         .await
         .map_err(retry_db)?;
-    let (token, hash) = credentials(ctx, &connection).await.map_err(JobFailure::Fail)?;
+    let (token, hash) = credentials(ctx, &connection)
+        .await
+        .map_err(JobFailure::Fail)?;
     let client = ctx.bigcommerce.store(&hash, &token);
     let order_id = one.order_id;
     let po = match record::po_context(ctx, &client, tenant_id, connection.id, order_id).await {
@@ -480,7 +538,10 @@ pub(super) async fn fetch_one(ctx: &AppContext, job: &Job, one: FetchOne) -> Res
         Err(ContextError::BigCommerce(e)) => return Err(bc_failure(&e, &hash)),
     };
     if po.is_none() && !settings.every_order() {
-        tracing::info!(order_id, "shipment of an order cartbridge did not send; ignored");
+        tracing::info!(
+            order_id,
+            "shipment of an order cartbridge did not send; ignored"
+        );
         return Ok(());
     }
     let path = format!("/v2/orders/{order_id}/shipments/{}", one.shipment_id);

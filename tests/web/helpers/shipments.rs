@@ -15,7 +15,10 @@ use super::{never_shown, spawn_app_with_flows};
 
 pub const STORE: &str = "ship123";
 pub const TOKEN: &str = "tok-shipments-8d41a7c3";
-pub const SCOPES: &[&str] = &["store_v2_orders_read_only", "store_v2_information_read_only"];
+pub const SCOPES: &[&str] = &[
+    "store_v2_orders_read_only",
+    "store_v2_information_read_only",
+];
 
 /// Starts the fake and the app, signs up an owner and creates "Main store" to `ship123`.
 pub async fn shipments_env(adjust: impl FnOnce(&mut Settings)) -> InventoryEnv {
@@ -66,9 +69,14 @@ pub async fn shipments_env(adjust: impl FnOnce(&mut Settings)) -> InventoryEnv {
 
 /// Saves Get Shipments' settings as the owner (disabled: tests start runs themselves).
 pub async fn save_settings(env: &InventoryEnv, which_orders: &str, listen: bool) {
+    save_settings_as(env, false, which_orders, listen).await;
+}
+
+/// Saves Get Shipments' settings as the owner; enabling it schedules a run at once.
+pub async fn save_settings_as(env: &InventoryEnv, enabled: bool, which_orders: &str, listen: bool) {
     let owner = env.owner().await;
     let config = FlowConfig {
-        enabled: false,
+        enabled,
         interval_minutes: Some(15),
         values: flows::values(&[
             ("which_orders", Value::from(which_orders)),

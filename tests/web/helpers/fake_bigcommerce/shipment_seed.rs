@@ -33,9 +33,18 @@ impl FakeBigCommerce {
 
     /// Changes fields of a shipment (as `PUT /v2/orders/{id}/shipments/{sid}` would) and
     /// bumps the order's `date_modified`. A new `tracking_link` clears the generated one.
-    pub fn update_shipment(&self, store_hash: &str, order_id: i64, shipment_id: i64, changes: Value) {
+    pub fn update_shipment(
+        &self,
+        store_hash: &str,
+        order_id: i64,
+        shipment_id: i64,
+        changes: Value,
+    ) {
         self.with_store(store_hash, |s| {
-            let o = s.orders.get_mut(&order_id).expect("fake BigCommerce: no such order");
+            let o = s
+                .orders
+                .get_mut(&order_id)
+                .expect("fake BigCommerce: no such order");
             let sh = o
                 .shipments
                 .iter_mut()
@@ -58,7 +67,10 @@ impl FakeBigCommerce {
     /// Replaces a shipment's stored JSON wholesale (for malformed-data tests).
     pub fn corrupt_shipment(&self, store_hash: &str, order_id: i64, shipment_id: i64, raw: Value) {
         self.with_store(store_hash, |s| {
-            let o = s.orders.get_mut(&order_id).expect("fake BigCommerce: no such order");
+            let o = s
+                .orders
+                .get_mut(&order_id)
+                .expect("fake BigCommerce: no such order");
             let sh = o
                 .shipments
                 .iter_mut()
@@ -71,10 +83,19 @@ impl FakeBigCommerce {
 
     /// Adds `n` storefront orders of one custom line each, in status `status_id`, last
     /// modified `age_secs` ago, in-process (no HTTP). Returns their ids.
-    pub fn seed_orders(&self, store_hash: &str, n: usize, status_id: i64, age_secs: i64) -> Vec<i64> {
+    pub fn seed_orders(
+        &self,
+        store_hash: &str,
+        n: usize,
+        status_id: i64,
+        age_secs: i64,
+    ) -> Vec<i64> {
         let mut st = self.lock();
         let base = st.base_url.clone();
-        let s = st.stores.get_mut(store_hash).expect("fake BigCommerce: unknown store");
+        let s = st
+            .stores
+            .get_mut(store_hash)
+            .expect("fake BigCommerce: unknown store");
         let at = now_secs() - chrono::Duration::seconds(age_secs);
         let mut ids = Vec::with_capacity(n);
         for i in 0..n {
@@ -86,8 +107,9 @@ impl FakeBigCommerce {
                 "products": [{"name": "Seeded item", "sku": format!("SEED-{i}"), "quantity": 1,
                     "price_inc_tax": 10, "price_ex_tax": 10}],
             });
-            let id = create_order(s, &body, &base, store_hash, "www")
-                .unwrap_or_else(|e| panic!("fake BigCommerce: seed rejected: {} {}", e.status, e.title));
+            let id = create_order(s, &body, &base, store_hash, "www").unwrap_or_else(|e| {
+                panic!("fake BigCommerce: seed rejected: {} {}", e.status, e.title)
+            });
             let o = s.orders.get_mut(&id).expect("just created");
             o.date_modified = at;
             o.json.insert("date_modified".into(), json!(rfc2822(&at)));
