@@ -313,11 +313,12 @@ pub async fn record(
     let insert_item = "INSERT INTO shipment_items (tenant_id, shipment_id, order_product_id, \
         product_id, quantity, purchase_order_line_id, sku) VALUES ($1, $2, $3, $4, $5, $6, $7)";
     let shipped = "UPDATE purchase_order_lines SET quantity_shipped = (\
-        SELECT COALESCE(SUM(i.quantity), 0) FROM shipment_items i \
+        SELECT CAST(COALESCE(SUM(i.quantity), 0) AS BIGINT) FROM shipment_items i \
         WHERE i.tenant_id = $1 AND i.purchase_order_line_id = purchase_order_lines.id) \
         WHERE tenant_id = $1 AND purchase_order_id = $2";
-    let totals = "SELECT COALESCE(SUM(CASE WHEN quantity_shipped >= quantity THEN 0 ELSE 1 END), 0), \
-        COALESCE(SUM(quantity_shipped), 0) FROM purchase_order_lines \
+    // SUM of BIGINT is NUMERIC on PostgreSQL: cast back.
+    let totals = "SELECT CAST(COALESCE(SUM(CASE WHEN quantity_shipped >= quantity THEN 0 ELSE 1 END), 0) AS BIGINT), \
+        CAST(COALESCE(SUM(quantity_shipped), 0) AS BIGINT) FROM purchase_order_lines \
         WHERE tenant_id = $1 AND purchase_order_id = $2";
     let po_status = "UPDATE purchase_orders SET status = $1, updated_at = $2 \
         WHERE tenant_id = $3 AND id = $4 AND status IN ('sent', 'partially_shipped', 'shipped') \

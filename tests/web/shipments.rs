@@ -31,8 +31,8 @@ async fn po_status(env: &InventoryEnv, po: i64) -> String {
     let n = env
         .app
         .scalar_i64(&format!(
-            "SELECT CASE status WHEN 'sent' THEN 0 WHEN 'partially_shipped' THEN 1 \
-             WHEN 'shipped' THEN 2 ELSE 9 END FROM purchase_orders WHERE id = {po}"
+            "SELECT CAST(CASE status WHEN 'sent' THEN 0 WHEN 'partially_shipped' THEN 1 \
+             WHEN 'shipped' THEN 2 ELSE 9 END AS BIGINT) FROM purchase_orders WHERE id = {po}"
         ))
         .await;
     ["sent", "partially_shipped", "shipped"]
