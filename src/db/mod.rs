@@ -30,6 +30,7 @@ pub mod rate_limits;
 pub mod runs;
 pub mod sealed;
 pub mod sessions;
+pub mod shipments;
 pub mod tenants;
 pub mod tokens;
 pub mod users;

@@ -8,6 +8,7 @@
 
 pub mod inventory;
 pub mod settings;
+pub mod shipments;
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -102,7 +103,9 @@ pub struct Registry {
 impl Registry {
     /// Every flow cartbridge ships.
     pub fn standard() -> Self {
-        Self::empty().with(Arc::new(inventory::Inventory))
+        Self::empty()
+            .with(Arc::new(inventory::Inventory))
+            .with(Arc::new(shipments::GetShipments))
     }
 
     pub fn empty() -> Self {

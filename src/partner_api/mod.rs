@@ -6,12 +6,19 @@
 pub mod events;
 pub mod export;
 pub mod keys;
+pub mod shipments_export;
 pub mod signing;
 pub mod ssrf;
 pub mod webhooks;
 
 /// Event types an endpoint can subscribe to (later issues add order and shipment events).
-pub const EVENT_TYPES: &[&str] = &["inventory.changed", "run.failed", "connection.failed"];
+pub const EVENT_TYPES: &[&str] = &[
+    "inventory.changed",
+    "run.failed",
+    "connection.failed",
+    "shipment.created",
+    "shipment.updated",
+];
 
 /// The type of the event "Send test event" sends (to one endpoint, whatever it subscribes to).
 pub const TEST_EVENT_TYPE: &str = "webhook.test";

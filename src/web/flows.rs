@@ -84,6 +84,13 @@ impl ConnectionNav {
                 href: format!("{base}/products"),
             });
         }
+        if ctx.flows.find(flows::shipments::KIND).is_some() {
+            tabs.push(NavTab {
+                id: "shipments",
+                label: "Shipments",
+                href: format!("{base}/shipments"),
+            });
+        }
         Ok(Self {
             base,
             name: c.name,

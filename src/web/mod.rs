@@ -28,6 +28,7 @@ pub mod products;
 pub mod render;
 pub mod runs;
 pub mod session;
+pub mod shipments;
 pub mod tenant_settings;
 pub mod tenants;
 pub mod webhook_endpoints;
@@ -71,6 +72,8 @@ tenant_routes! {
     get "/connections/{connection_id}/runs/{run_id}/progress" => runs::run_progress,
     get "/connections/{connection_id}/products" => products::list_products,
     get "/connections/{connection_id}/products.csv" => products::export_products,
+    get "/connections/{connection_id}/shipments" => shipments::list_shipments,
+    get "/connections/{connection_id}/shipments.csv" => shipments::export_shipments,
     get "/api-keys" => api_keys::list_api_keys,
     post "/api-keys" => api_keys::create_api_key,
     post "/api-keys/{api_key_id}/revoke" => api_keys::revoke_api_key,

@@ -29,5 +29,7 @@ mod oauth_clients;
 mod partner_api;
 mod schemathesis;
 mod security;
+mod shipments;
+mod shipments_browser;
 mod vault;
 mod webhooks_out;

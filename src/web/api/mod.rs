@@ -15,6 +15,7 @@ pub mod inventory;
 pub mod openapi;
 pub mod problem;
 pub mod runs;
+pub mod shipments;
 
 use problem::ApiError;
 
@@ -51,6 +52,8 @@ api_routes! {
     get "/connections/{id}/runs" => runs::list_runs,
     get "/connections/{id}/runs/{run_id}" => runs::show_run,
     post "/connections/{id}/flows/inventory/run" => runs::run_inventory,
+    get "/shipments" => shipments::list_shipments,
+    get "/connections/{id}/shipments" => shipments::list_connection_shipments,
 }
 
 /// No route matched: 405 (with `Allow`) when the path exists for other methods, else 404.

@@ -8,13 +8,13 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{connections, inventory, problem, runs};
+use super::{connections, inventory, problem, runs, shipments};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "cartbridge partner API",
-        description = "Read a connection's inventory, stock changes and runs, and start runs. \
+        description = "Read a connection's inventory, stock changes, shipments and runs, and start runs. \
             Authenticate with an API key: `Authorization: Bearer cbk_…`. Lists take `limit` \
             (1–500, default 100) and `cursor`, and answer `{\"data\": [...], \"next_cursor\"}`. \
             Errors are RFC 9457 problem details (`application/problem+json`)."
@@ -30,6 +30,8 @@ use super::{connections, inventory, problem, runs};
         runs::list_runs,
         runs::show_run,
         runs::run_inventory,
+        shipments::list_shipments,
+        shipments::list_connection_shipments,
     ),
     components(schemas(problem::Problem)),
     modifiers(&BearerKey),
@@ -37,6 +39,7 @@ use super::{connections, inventory, problem, runs};
         (name = "connections", description = "Store connections"),
         (name = "inventory", description = "The inventory snapshot and its stock changes"),
         (name = "runs", description = "Flow runs"),
+        (name = "shipments", description = "Shipments recorded by Get Shipments, with carrier and tracking"),
         (name = "meta", description = "This document"),
     )
 )]

@@ -30,6 +30,7 @@ mod rate;
 mod reply;
 mod routes;
 mod server;
+mod shipment_seed;
 mod shipments;
 mod state;
 mod store;
