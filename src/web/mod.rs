@@ -9,6 +9,7 @@ pub mod admin;
 pub mod api;
 pub mod api_keys;
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod bigcommerce_app;
 pub mod bigcommerce_link;
@@ -48,6 +49,9 @@ macro_rules! tenant_routes {
 tenant_routes! {
     get "" => tenants::dashboard,
     get "/members" => tenants::list_members,
+    get "/audit" => audit::tenant_log,
+    get "/notifications" => audit::notifications_page,
+    post "/notifications" => audit::save_notifications,
     post "/invitations" => tenants::create_invitation,
     post "/invitations/{invitation_id}/revoke" => tenants::revoke_invitation,
     post "/members/{user_id}/role" => tenants::change_role,
@@ -126,7 +130,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::get().to(invitations::accept_page),
     )
     .route("/invitations/accept", web::post().to(invitations::accept))
-    .route("/admin", web::get().to(admin::index))
+    .configure(admin::configure)
     .route(
         "/bigcommerce/auth",
         web::get().to(bigcommerce_app::auth_callback),

@@ -6,6 +6,7 @@
 mod helpers;
 
 mod accounts;
+mod admin;
 mod app_install;
 mod bigcommerce_client;
 mod browser;
