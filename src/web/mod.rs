@@ -29,6 +29,7 @@ pub mod render;
 pub mod runs;
 pub mod session;
 pub mod tenants;
+pub mod trusted_proxy;
 pub mod webhook_endpoints;
 pub mod words;
 

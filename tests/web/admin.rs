@@ -301,7 +301,7 @@ async fn the_jobs_page_shows_depth_oldest_due_and_dead_jobs_and_retries_one() {
     let status = w
         .app
         .scalar_i64(&format!(
-            "SELECT CASE WHEN status = 'queued' AND attempts = 0 THEN 1 ELSE 0 END FROM jobs WHERE id = {}",
+            "SELECT COUNT(*) FROM jobs WHERE id = {} AND status = 'queued' AND attempts = 0",
             w.dead_job
         ))
         .await;
