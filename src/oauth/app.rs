@@ -358,14 +358,6 @@ pub async fn install(ctx: &AppContext, cb: &AuthCallback) -> Result<AppOutcome, 
         }
     };
     tracing::info!(tenant_id, connection_id, "BigCommerce app installed");
-    db::audit::record(
-        &ctx.db,
-        Some(tenant_id),
-        None,
-        "app.installed",
-        &format!("store {} by {}", store_hash.as_str(), email.as_str()),
-    )
-    .await?;
     if let Linked::Member {
         user_id,
         created: true,
@@ -474,14 +466,6 @@ pub async fn uninstall(ctx: &AppContext, jwt: &str) -> Result<(), BcAppError> {
         .ok_or(BcAppError::UnknownStore)?;
     db::bigcommerce_app::uninstall(&ctx.db, install.tenant_id, install.connection_id).await?;
     tracing::info!(tenant_id = install.tenant_id, "BigCommerce app uninstalled");
-    db::audit::record(
-        &ctx.db,
-        Some(install.tenant_id),
-        None,
-        "app.uninstalled",
-        &format!("store {}", store_hash.as_str()),
-    )
-    .await?;
     Ok(())
 }
 
