@@ -55,6 +55,9 @@ pub struct Settings {
     /// `CARTBRIDGE_SMTP_URL` (e.g. `smtps://user:pass@smtp.example.com`); unset: emails are
     /// written as `.eml` files to `<data dir>/outbox/`.
     pub smtp_url: Option<Secret>,
+    /// `CARTBRIDGE_TRUSTED_PROXIES`: CIDR blocks whose `X-Forwarded-For` is believed for
+    /// the per-address limits (unset: none; the peer address is the client).
+    pub trusted_proxies: crate::web::trusted_proxy::TrustedProxies,
     /// `CARTBRIDGE_MAIL_FROM`, default `cartbridge <no-reply@HOST of the public URL>`.
     pub mail_from: Option<String>,
     /// `CARTBRIDGE_BIGCOMMERCE_API_URL`, default `https://api.bigcommerce.com`.
@@ -298,6 +301,13 @@ impl Settings {
             })?;
         }
         let mail_from = get("CARTBRIDGE_MAIL_FROM").map(str::to_owned);
+        let trusted_proxies = crate::web::trusted_proxy::TrustedProxies::parse(
+            get("CARTBRIDGE_TRUSTED_PROXIES").unwrap_or_default(),
+        )
+        .map_err(|message| ConfigError {
+            var: "CARTBRIDGE_TRUSTED_PROXIES",
+            message,
+        })?;
         if let Some(from) = &mail_from {
             from.parse::<lettre::message::Mailbox>()
                 .map_err(|_| ConfigError {
@@ -339,6 +349,7 @@ impl Settings {
             public_url,
             master_key,
             smtp_url,
+            trusted_proxies,
             mail_from,
             bigcommerce_api_url: url_or(
                 "CARTBRIDGE_BIGCOMMERCE_API_URL",

@@ -41,6 +41,10 @@ pub struct AppContext {
     /// The HTTP client outbound webhooks are sent with (10 s timeout, no redirects, no
     /// proxy, a resolver that refuses private addresses unless allowed).
     pub webhook_http: reqwest::Client,
+    /// The time merchant alerts are throttled by (tests move it forward).
+    pub clock: crate::alerts::Clock,
+    /// `CARTBRIDGE_TRUSTED_PROXIES`: whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: crate::web::trusted_proxy::TrustedProxies,
 }
 
 impl AppContext {

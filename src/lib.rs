@@ -2,6 +2,8 @@
 //! trading partners. The binary (`main.rs`) only parses the command line and calls in here.
 
 pub mod accounts;
+pub mod admin;
+pub mod alerts;
 pub mod bigcommerce;
 pub mod config;
 pub mod connections;

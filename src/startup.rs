@@ -203,6 +203,8 @@ pub async fn build_context_with(
         flows,
         webhooks: settings.webhooks.clone(),
         webhook_http: crate::partner_api::ssrf::http_client(settings.webhooks.allow_private)?,
+        clock: crate::alerts::Clock::default(),
+        trusted_proxies: settings.trusted_proxies.clone(),
     })
 }
 

@@ -34,6 +34,8 @@ pub enum AccountError {
     EmailTaken,
     #[error("Wrong email or password.")]
     InvalidCredentials,
+    #[error("This account is locked. Contact support to have it unlocked.")]
+    Locked,
     #[error("Please confirm your email address first: we sent you a link when you signed up.")]
     Unverified,
     #[error(
@@ -128,6 +130,30 @@ pub async fn resend_verification(
     if user.email_verified_at.is_some() || user.is_staff {
         return Ok(());
     }
+    send_verification(ctx, &user, email).await
+}
+
+/// Emails `user` (unverified) a fresh verification link, limited per recipient (a support
+/// "resend" goes through here too, so nobody can flood the inbox).
+pub async fn send_verification_by_staff(
+    ctx: &AppContext,
+    user: &UserRow,
+    email: &Email,
+) -> Result<(), AccountError> {
+    if user.email_verified_at.is_some() {
+        return Err(AccountError::NotAllowed(
+            "This address is confirmed already.".into(),
+        ));
+    }
+    limits::by_recipient(ctx, limits::Mail::Verification, email).await?;
+    send_verification(ctx, user, email).await
+}
+
+async fn send_verification(
+    ctx: &AppContext,
+    user: &UserRow,
+    email: &Email,
+) -> Result<(), AccountError> {
     let (token, token_hash) = tokens::generate();
     db::tokens::insert(
         &ctx.db,
@@ -250,16 +276,48 @@ pub async fn login(
         }
     };
     if !right {
+        if let Some(u) = &user {
+            audit_user_event(ctx, u.id, "login.failed", ip).await?;
+        }
         return Err(AccountError::InvalidCredentials);
     }
     db::login_attempts::forget(&ctx.db, attempt).await?;
     let user = user.ok_or(AccountError::InvalidCredentials)?;
+    if db::users::locked_at(&ctx.db, user.id).await?.is_some() {
+        tracing::warn!(user_id = user.id, "login of a locked account refused");
+        audit_user_event(ctx, user.id, "login.locked", ip).await?;
+        return Err(AccountError::Locked);
+    }
     if user.email_verified_at.is_none() {
         return Err(AccountError::Unverified);
     }
     db::login_attempts::clear(&ctx.db, &key, ip).await?;
+    audit_user_event(ctx, user.id, "login", ip).await?;
     tracing::info!(user_id = user.id, "logged in");
     Ok(user)
+}
+
+/// An audit entry about the user's own account in each tenant they belong to (so each
+/// tenant's owners see their members' logins), with the client address.
+pub async fn audit_user_event(
+    ctx: &AppContext,
+    user_id: i64,
+    action: &str,
+    ip: &str,
+) -> Result<(), DbError> {
+    for m in db::tenants::memberships_of(&ctx.db, user_id).await? {
+        let entry = db::audit::Entry {
+            tenant_id: Some(m.tenant_id),
+            actor_user_id: Some(user_id),
+            action,
+            target: "",
+            detail: "",
+            reason: "",
+            client_address: Some(ip),
+        };
+        db::audit::append(&ctx.db, &entry).await?;
+    }
+    Ok(())
 }
 
 /// Emails a reset link if the account exists; silent otherwise (no account probing: the

@@ -169,6 +169,16 @@ pub async fn update(
         input.name.as_str(),
     )
     .await?;
+    if input.token.is_some() {
+        db::audit::record(
+            &ctx.db,
+            Some(actor.tenant_id),
+            Some(actor.user_id),
+            "connection.secret_replaced",
+            input.name.as_str(),
+        )
+        .await?;
+    }
     Ok(())
 }
 

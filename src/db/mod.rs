@@ -13,6 +13,8 @@ use sqlx::{
 
 use crate::config::DatabaseUrl;
 
+pub mod admin;
+pub mod alerts;
 pub mod api_keys;
 pub mod audit;
 pub mod bigcommerce_app;

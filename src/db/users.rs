@@ -37,6 +37,14 @@ pub async fn password_hash(db: &Db, id: i64) -> Result<Option<String>, DbError> 
     Ok(hash.flatten())
 }
 
+/// When staff locked the user, if they did (a locked user cannot log in).
+pub async fn locked_at(db: &Db, id: i64) -> Result<Option<i64>, DbError> {
+    let sql = "SELECT locked_at FROM users WHERE id = $1";
+    let at: Option<Option<i64>> =
+        on_pool!(db, p => sqlx::query_scalar(sql).bind(id).fetch_optional(p).await)?;
+    Ok(at.flatten())
+}
+
 /// Creates a support-staff user with no password (they set it through a one-time link).
 pub async fn create_staff(db: &Db, email: &str) -> Result<i64, DbError> {
     let sql = "INSERT INTO users (email, is_staff, email_verified_at, created_at) \

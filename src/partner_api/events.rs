@@ -127,6 +127,7 @@ pub async fn after_connection_test(
     connection_id: i64,
     report: &TestReport,
 ) {
+    crate::alerts::after_connection_test(ctx, tenant_id, connection_id, report).await;
     if report.healthy {
         return;
     }
@@ -145,6 +146,7 @@ pub async fn after_connection_test(
 /// run's outcome must not depend on the webhook outbox. Idempotent (dedupe keys), so a
 /// retried or taken-over job may call it again.
 pub async fn after_run(ctx: &AppContext, tenant_id: i64, run_id: i64) {
+    crate::alerts::after_run(ctx, tenant_id, run_id).await;
     let status = match db::runs::find(&ctx.db, tenant_id, run_id).await {
         Ok(Some(run)) => run.status,
         Ok(None) => return,

@@ -293,10 +293,12 @@ pub async fn login(
         Err(
             e @ (AccountError::InvalidCredentials
             | AccountError::Unverified
+            | AccountError::Locked
             | AccountError::Throttled { .. }),
         ) => {
             let status = match e {
                 AccountError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+                AccountError::Locked => StatusCode::FORBIDDEN,
                 _ => StatusCode::UNAUTHORIZED,
             };
             let page = LoginPage {

@@ -107,11 +107,21 @@ impl Viewer {
 }
 
 /// The client's address, as the limits and the login throttle count it: the peer of the
-/// connection (no forwarded header is believed).
+/// connection, or, when the peer is one of `CARTBRIDGE_TRUSTED_PROXIES`, the client its
+/// `X-Forwarded-For` names (`web::trusted_proxy`).
 pub fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_owned())
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return "unknown".to_owned();
+    };
+    let Some(ctx) = req.app_data::<web::Data<AppContext>>() else {
+        return peer.to_string();
+    };
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    ctx.trusted_proxies.client(peer, &forwarded).to_string()
 }
 
 fn context(req: &HttpRequest) -> Result<web::Data<AppContext>, AppError> {

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod api;
 pub mod api_keys;
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod bigcommerce_app;
 pub mod bigcommerce_link;
@@ -31,6 +32,7 @@ pub mod session;
 pub mod shipments;
 pub mod tenant_settings;
 pub mod tenants;
+pub mod trusted_proxy;
 pub mod webhook_endpoints;
 pub mod words;
 
@@ -51,6 +53,9 @@ macro_rules! tenant_routes {
 tenant_routes! {
     get "" => tenants::dashboard,
     get "/members" => tenants::list_members,
+    get "/audit" => audit::tenant_log,
+    get "/notifications" => audit::notifications_page,
+    post "/notifications" => audit::save_notifications,
     post "/invitations" => tenants::create_invitation,
     post "/invitations/{invitation_id}/revoke" => tenants::revoke_invitation,
     post "/members/{user_id}/role" => tenants::change_role,
@@ -155,7 +160,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         "/account/sessions/{handle}/revoke",
         web::post().to(account::revoke_session),
     )
-    .route("/admin", web::get().to(admin::index))
+    .configure(admin::configure)
     .route(
         "/bigcommerce/auth",
         web::get().to(bigcommerce_app::auth_callback),

@@ -7,7 +7,11 @@ mod helpers;
 
 mod account_pages;
 mod accounts;
+mod admin;
+mod admin_browser;
+mod alerts;
 mod app_install;
+mod audit;
 mod bigcommerce_client;
 mod browser;
 mod browser_partner;

@@ -12,9 +12,8 @@ use crate::{
         self, DbError,
         webhooks::{AfterAttempt, ClaimedDelivery, EndpointRow, NewAttempt},
     },
-    domain::{Email, Secret},
+    domain::Secret,
     jobs::JobFailure,
-    mailer::messages,
     partner_api::{signing, ssrf},
 };
 
@@ -287,23 +286,7 @@ async fn disable(
         return Ok(());
     }
     tracing::warn!(endpoint = endpoint.id, "webhook endpoint disabled");
-    let owners = db::tenants::members(&ctx.db, tenant_id)
-        .await
-        .map_err(retry_db)?;
-    let link = ctx
-        .public_url
-        .join(&format!("/t/{tenant_id}/webhooks/{}", endpoint.id))
-        .map(|u| u.to_string())
-        .unwrap_or_default();
-    for owner in owners.iter().filter(|m| m.role == "owner") {
-        let Ok(to) = Email::parse(&owner.email) else {
-            continue;
-        };
-        let email = messages::webhook_disabled(&to, &endpoint.url, reason, &link);
-        if let Err(e) = ctx.mailer.send(email).await {
-            tracing::warn!(error = %e, "cannot email an owner about a disabled endpoint");
-        }
-    }
+    crate::alerts::endpoint_changed(ctx, tenant_id, endpoint.id, &endpoint.url, reason, true).await;
     Ok(())
 }
 

@@ -206,6 +206,12 @@ pub async fn set_enabled(
     if db::webhooks::set_status(&ctx.db, actor.tenant_id, id, status, reason).await? {
         let action = format!("webhook_endpoint.{status}");
         audit(ctx, actor, &action, &endpoint.url).await?;
+        if enabled {
+            // Recovers an alert about an endpoint cartbridge disabled (a hand-made disable
+            // alerts nobody: the merchant did it).
+            crate::alerts::endpoint_changed(ctx, actor.tenant_id, id, &endpoint.url, "", false)
+                .await;
+        }
     }
     Ok(())
 }

@@ -170,9 +170,25 @@ async fn no_get_route_answers_5xx_to_junk_in_its_query() {
             );
         }
     }
+    for (method, route) in cartbridge::web::admin::ADMIN_ROUTES {
+        if *method == "get" {
+            paths.push(
+                route
+                    .replace("{tenant_id}", &tenant.to_string())
+                    .replace("{run_id}", "1"),
+            );
+        }
+    }
     assert!(paths.iter().all(|p| !p.contains('{')), "{paths:?}");
     sweep(&app.client(), "anonymous", &paths).await;
     sweep(&owner, "owner", &paths).await;
+    // And as support staff (the admin pages' own junk: `tests/web/audit.rs` and `admin.rs`).
+    let (staff, _) = app
+        .signup_and_login("fuzz.staff@corp.example", "Staff")
+        .await;
+    app.execute("UPDATE users SET is_staff = TRUE WHERE email = 'fuzz.staff@corp.example'")
+        .await;
+    sweep(&staff, "staff", &paths).await;
     // And as someone signed in from the BigCommerce control panel.
     let bc = app.client();
     assert_eq!(s.install(&bc, OWNER).await.status, 200);

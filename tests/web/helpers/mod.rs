@@ -296,6 +296,11 @@ impl TestApp {
             let rows = self.rows_as_text(&table, &columns).await;
             out.insert(table, rows);
         }
+        // Sign-in entries of the audit log are bookkeeping like login failures: any login
+        // attempt writes them.
+        if let Some(rows) = out.get_mut("audit_log") {
+            rows.retain(|r| !r.split('|').nth(3).is_some_and(|a| a.starts_with("login")));
+        }
         out
     }
 
