@@ -86,10 +86,12 @@ pub async fn end_all_sessions(db: &Db, user_id: i64) -> Result<u64, DbError> {
 pub struct TenantSettingsRow {
     pub name: String,
     pub time_zone: String,
+    /// A flow alerts after this many failed runs in a row.
+    pub alert_after_failures: i32,
 }
 
 pub async fn tenant_settings(db: &Db, tenant_id: i64) -> Result<TenantSettingsRow, DbError> {
-    let sql = "SELECT name, time_zone FROM tenants WHERE id = $1";
+    let sql = "SELECT name, time_zone, alert_after_failures FROM tenants WHERE id = $1";
     on_pool!(db, p => sqlx::query_as::<_, TenantSettingsRow>(sql).bind(tenant_id).fetch_optional(p).await)?
         .ok_or(DbError::NotFound)
 }
@@ -99,8 +101,10 @@ pub async fn save_tenant_settings(
     tenant_id: i64,
     name: &str,
     zone: &str,
+    alert_after_failures: i32,
 ) -> Result<(), DbError> {
-    let sql = "UPDATE tenants SET name = $1, time_zone = $2 WHERE id = $3";
-    on_pool!(db, p => sqlx::query(sql).bind(name).bind(zone).bind(tenant_id).execute(p).await.map(|r| r.rows_affected()))?;
+    let sql =
+        "UPDATE tenants SET name = $1, time_zone = $2, alert_after_failures = $3 WHERE id = $4";
+    on_pool!(db, p => sqlx::query(sql).bind(name).bind(zone).bind(alert_after_failures).bind(tenant_id).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(())
 }

@@ -438,7 +438,11 @@ async fn times_are_shown_in_the_viewers_zone_with_utc_on_hover() {
         .submit(
             &format!("/t/{tenant}/settings"),
             &format!("/t/{tenant}/settings"),
-            &[("name", "Zones"), ("time_zone", "America/New_York")],
+            &[
+                ("name", "Zones"),
+                ("time_zone", "America/New_York"),
+                ("alert_after_failures", "3"),
+            ],
         )
         .await
         .assert_redirect_to(&format!("/t/{tenant}/settings"));
@@ -551,21 +555,64 @@ async fn only_owners_see_and_save_the_company_settings() {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("value=\"UTC\""), "UTC by default");
     let snapshot = app.snapshot().await;
-    for (name, zone, field, error) in [
-        ("", "Europe/Rome", "name", "Enter your company name."),
+    assert!(
+        page.body
+            .contains("name=\"alert_after_failures\" type=\"number\"")
+            && page.body.contains("value=\"3\""),
+        "the alert threshold defaults to 3"
+    );
+    for (name, zone, threshold, field, error) in [
+        ("", "Europe/Rome", "3", "name", "Enter your company name."),
         (
             "Acme\u{200b}",
             "Europe/Rome",
+            "3",
             "name",
             "invisible characters",
         ),
-        ("Acme", "Rome", "time_zone", "not a time zone we know"),
-        ("Acme", "", "time_zone", "Choose a time zone"),
+        ("Acme", "Rome", "3", "time_zone", "not a time zone we know"),
+        ("Acme", "", "3", "time_zone", "Choose a time zone"),
+        (
+            "Acme",
+            "Europe/Rome",
+            "0",
+            "alert_after_failures",
+            "from 1 to 20",
+        ),
+        (
+            "Acme",
+            "Europe/Rome",
+            "21",
+            "alert_after_failures",
+            "from 1 to 20",
+        ),
+        (
+            "Acme",
+            "Europe/Rome",
+            "2.5",
+            "alert_after_failures",
+            "whole number",
+        ),
+        (
+            "Acme",
+            "Europe/Rome",
+            "",
+            "alert_after_failures",
+            "whole number",
+        ),
     ] {
         let res = owner
-            .submit(&settings, &settings, &[("name", name), ("time_zone", zone)])
+            .submit(
+                &settings,
+                &settings,
+                &[
+                    ("name", name),
+                    ("time_zone", zone),
+                    ("alert_after_failures", threshold),
+                ],
+            )
             .await;
-        assert_eq!(res.status, 422, "{name:?} {zone:?}");
+        assert_eq!(res.status, 422, "{name:?} {zone:?} {threshold:?}");
         assert_field_error(&res.body, field, error);
     }
     assert_eq!(
@@ -577,13 +624,19 @@ async fn only_owners_see_and_save_the_company_settings() {
         .submit(
             &settings,
             &settings,
-            &[("name", "Acme Trading"), ("time_zone", "Europe/Rome")],
+            &[
+                ("name", "Acme Trading"),
+                ("time_zone", "Europe/Rome"),
+                ("alert_after_failures", "5"),
+            ],
         )
         .await
         .assert_redirect_to(&settings);
-    let row = app.snapshot_of(&[("tenants", "name, time_zone")]).await;
+    let row = app
+        .snapshot_of(&[("tenants", "name, time_zone, alert_after_failures")])
+        .await;
     assert!(
-        row["tenants"].contains(&"Acme Trading|Europe/Rome".to_owned()),
+        row["tenants"].contains(&"Acme Trading|Europe/Rome|5".to_owned()),
         "{row:?}"
     );
     let page = owner.get(&settings).await;
