@@ -41,6 +41,8 @@ pub struct AppContext {
     /// The HTTP client outbound webhooks are sent with (10 s timeout, no redirects, no
     /// proxy, a resolver that refuses private addresses unless allowed).
     pub webhook_http: reqwest::Client,
+    /// Inbound BigCommerce webhooks: the connection cache and the inbox's batch writer.
+    pub inbound: crate::inbound::Receiver,
 }
 
 impl AppContext {
