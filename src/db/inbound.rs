@@ -346,24 +346,36 @@ pub struct PlacedOrderRow {
     pub payload: Option<String>,
 }
 
-/// Placed orders after keyset position `after`, oldest first; limited to `connection_id`, or
-/// to the connections in `allowed` (an API key's list) when given.
+/// Placed orders after keyset position `after`, oldest first, of the connections in
+/// `connections` (every connection of the tenant when `None`).
 pub async fn placed_orders(
     db: &Db,
     tenant_id: i64,
-    connection_id: Option<i64>,
+    connections: Option<&[i64]>,
     after: i64,
     limit: i64,
 ) -> Result<Vec<PlacedOrderRow>, DbError> {
-    let sql = "SELECT p.id, p.connection_id, p.order_id, p.origin, p.order_source, p.sales_channel, \
-               p.channel_id, p.storefront, p.status, p.total, p.currency, p.order_created_at, \
-               p.created_at, e.payload FROM placed_orders p \
-               LEFT JOIN webhook_events e ON e.id = p.event_id AND e.tenant_id = p.tenant_id \
-               WHERE p.tenant_id = $1 AND ($2 IS NULL OR p.connection_id = $2) AND p.id > $3 \
-               ORDER BY p.id LIMIT $4";
+    let only = match connections {
+        None => String::new(),
+        Some([]) => " AND 1 = 0".to_owned(),
+        Some(ids) => format!(
+            " AND p.connection_id IN ({})",
+            ids.iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let sql = format!(
+        "SELECT p.id, p.connection_id, p.order_id, p.origin, p.order_source, p.sales_channel, \
+         p.channel_id, p.storefront, p.status, p.total, p.currency, p.order_created_at, \
+         p.created_at, e.payload FROM placed_orders p \
+         LEFT JOIN webhook_events e ON e.id = p.event_id AND e.tenant_id = p.tenant_id \
+         WHERE p.tenant_id = $1 AND p.id > $2{only} ORDER BY p.id LIMIT $3"
+    );
     Ok(
-        on_pool!(db, p => sqlx::query_as::<_, PlacedOrderRow>(sql).bind(tenant_id)
-        .bind(connection_id).bind(after).bind(limit).fetch_all(p).await)?,
+        on_pool!(db, p => sqlx::query_as::<_, PlacedOrderRow>(&sql).bind(tenant_id)
+        .bind(after).bind(limit).fetch_all(p).await)?,
     )
 }
 

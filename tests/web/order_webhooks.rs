@@ -464,3 +464,58 @@ async fn a_past_start_date_backfills_one_event_per_order_in_range() {
     assert_eq!(again.created, 0);
     assert_eq!(env.events().await.len(), 4);
 }
+
+#[tokio::test]
+async fn the_events_api_and_page_list_placed_orders_with_a_durable_cursor() {
+    use crate::helpers::partner::{Api, create_key};
+    let env = orders_env(|_| {}).await;
+    env.enable().await;
+    let mut ids = Vec::new();
+    for source in ["www", "amazon", "manual"] {
+        ids.push(env.place(order_body(1, None), source).await.0);
+    }
+    env.app.run_due_jobs().await;
+    let key = create_key(&env.client, env.tenant, "poller", "read", &[]).await;
+    let api = Api::new(&env.app, Some(&key));
+    let first = api.get("/api/v1/events?type=order.placed&limit=2").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let body = first.json();
+    assert_eq!(body["data"].as_array().unwrap().len(), 2);
+    assert_eq!(body["data"][0]["type"], json!("order.placed"));
+    assert_eq!(body["data"][0]["data"]["order_id"], json!(ids[0]));
+    assert_eq!(
+        body["data"][1]["data"]["sales_channel"],
+        json!("marketplace")
+    );
+    let cursor = body["next_cursor"].as_str().unwrap().to_owned();
+    let rest = api
+        .get(&format!("/api/v1/events?type=order.placed&cursor={cursor}"))
+        .await
+        .json();
+    assert_eq!(rest["data"].as_array().unwrap().len(), 1);
+    assert_eq!(rest["data"][0]["data"]["sales_channel"], json!("offline"));
+    assert!(rest["next_cursor"].is_null());
+    api.get("/api/v1/events?type=inventory.changed")
+        .await
+        .assert_problem(422);
+    api.get("/api/v1/events?cursor=nope")
+        .await
+        .assert_problem(422);
+    Api::new(&env.app, None)
+        .get("/api/v1/events")
+        .await
+        .assert_problem(401);
+
+    let page = env
+        .client
+        .get(&format!(
+            "/t/{}/connections/{}/events",
+            env.tenant, env.connection
+        ))
+        .await;
+    assert_eq!(page.status, 200);
+    for id in &ids {
+        assert!(page.body.contains(&format!("id=\"order-{id}\"")));
+    }
+    assert!(page.body.contains("marketplace") && page.body.contains("webhook"));
+}

@@ -8,7 +8,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{connections, inventory, problem, runs};
+use super::{connections, events, inventory, problem, runs};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,6 +30,7 @@ use super::{connections, inventory, problem, runs};
         runs::list_runs,
         runs::show_run,
         runs::run_inventory,
+        events::list_events,
     ),
     components(schemas(problem::Problem)),
     modifiers(&BearerKey),
@@ -37,6 +38,7 @@ use super::{connections, inventory, problem, runs};
         (name = "connections", description = "Store connections"),
         (name = "inventory", description = "The inventory snapshot and its stock changes"),
         (name = "runs", description = "Flow runs"),
+        (name = "events", description = "Events sent to partners (order.placed)"),
         (name = "meta", description = "This document"),
     )
 )]
