@@ -127,7 +127,14 @@ async fn create_and_test_reaches_the_store_and_reports_what_each_flow_can_do() {
         .filter(|r| r.path != "/stores/abc123/v2/store")
         .map(|r| r.path.as_str())
         .collect();
-    assert_eq!(probes, ["/stores/abc123/v3/catalog/products"]);
+    assert_eq!(
+        probes,
+        [
+            "/stores/abc123/v3/catalog/products",
+            "/stores/abc123/v2/orders",
+            "/stores/abc123/v3/channels"
+        ]
+    );
     let list = client.get(&format!("/t/{tenant}/connections")).await;
     assert!(
         list.body.contains("Main store")
