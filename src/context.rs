@@ -45,6 +45,8 @@ pub struct AppContext {
     pub clock: crate::alerts::Clock,
     /// `CARTBRIDGE_TRUSTED_PROXIES`: whose `X-Forwarded-For` names the client.
     pub trusted_proxies: crate::web::trusted_proxy::TrustedProxies,
+    /// Inbound BigCommerce webhooks: the connection cache and the inbox's batch writer.
+    pub inbound: crate::inbound::Receiver,
 }
 
 impl AppContext {

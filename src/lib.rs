@@ -12,6 +12,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod flows;
+pub mod inbound;
 pub mod jobs;
 pub mod mailer;
 pub mod oauth;

@@ -189,7 +189,12 @@ pub async fn build_context_with(
         Db::Postgres(_) => bigcommerce.with_shared_budget(Arc::new(DbBudget::new(db.clone()))),
         Db::Sqlite(_) => bigcommerce,
     };
+    let inbound = crate::inbound::Receiver::start(
+        db.clone(),
+        i32::try_from(settings.jobs.max_attempts).unwrap_or(i32::MAX),
+    );
     Ok(AppContext {
+        inbound,
         db,
         mailer,
         vault,
@@ -212,6 +217,7 @@ pub async fn build_context_with(
 fn handlers_for(flows: &Registry) -> crate::jobs::Handlers {
     let mut handlers = flows.handlers();
     handlers.register(Arc::new(crate::partner_api::webhooks::DeliveryJobs));
+    handlers.register(Arc::new(crate::inbound::InboxJobs));
     handlers
 }
 

@@ -353,6 +353,19 @@ impl StoreClient<'_> {
             .map_err(|e| BigCommerceError::Malformed(e.to_string()))
     }
 
+    /// GETs a v2 collection (a bare JSON array); the 204 with no body BigCommerce answers
+    /// for an empty one is an empty list.
+    pub async fn get_v2_list<T: DeserializeOwned>(
+        &self,
+        path_and_query: &str,
+    ) -> Result<Vec<T>, BigCommerceError> {
+        let (_, body) = self.get_raw(path_and_query).await?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Vec::new());
+        }
+        serde_json::from_slice(&body).map_err(|e| BigCommerceError::Malformed(e.to_string()))
+    }
+
     /// `GET /v2/store`: the store's name, domain, plan and currency.
     pub async fn store_info(&self) -> Result<models::StoreInfo, BigCommerceError> {
         self.get_json("/v2/store").await

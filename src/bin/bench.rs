@@ -10,6 +10,7 @@
 //! cargo run --release --bin bench -- inventory --products 100000 [--variants 3] [--page-size 250]
 //!     [--latency-ms 500] [--quota 150/30000]
 //! cargo run --release --bin bench -- api --variants 300000 [--clients 50]
+//! cargo run --release --bin bench -- webhooks [--deliveries 50000] [--connections 64] [--database-url postgres://…]
 //! ```
 
 #![allow(clippy::print_stdout)]
@@ -20,6 +21,9 @@ mod fake_bigcommerce;
 
 #[path = "bench/api.rs"]
 mod api;
+
+#[path = "bench/webhooks.rs"]
+mod webhooks;
 
 use std::{
     collections::BTreeMap,
@@ -88,6 +92,19 @@ enum BenchCommand {
         /// Requests each client sends.
         #[arg(long, default_value_t = 20)]
         requests: usize,
+        /// Database URL (default: a new SQLite file in a temporary folder).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// The BigCommerce webhook receiver: valid deliveries from concurrent connections to
+    /// the release `cartbridge serve` (deliveries/s, p50/p99 of the 200).
+    Webhooks {
+        /// Deliveries to post.
+        #[arg(long, default_value_t = 50_000)]
+        deliveries: usize,
+        /// Concurrent keep-alive connections.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
         /// Database URL (default: a new SQLite file in a temporary folder).
         #[arg(long)]
         database_url: Option<String>,
@@ -176,6 +193,15 @@ fn main() -> anyhow::Result<()> {
             variants,
             clients,
             requests_per_client: requests,
+            database_url,
+        })),
+        BenchCommand::Webhooks {
+            deliveries,
+            connections,
+            database_url,
+        } => runtime.block_on(webhooks::run(webhooks::WebhooksBench {
+            deliveries,
+            connections,
             database_url,
         })),
         BenchCommand::ApiServer {

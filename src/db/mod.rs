@@ -22,6 +22,7 @@ pub mod budgets;
 pub mod connections;
 pub mod flows;
 pub mod form_submissions;
+pub mod inbound;
 pub mod inventory;
 pub mod jobs;
 pub mod login_attempts;

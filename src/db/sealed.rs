@@ -31,6 +31,11 @@ pub const SEALED_FIELDS: &[SealedField] = &[
         column: "secret_ct",
         field: "signing_secret",
     },
+    SealedField {
+        table: "bigcommerce_hook_keys",
+        column: "secret_ct",
+        field: "hook_secret",
+    },
 ];
 
 /// One stored ciphertext and the row it belongs to.

@@ -7,6 +7,7 @@
 //! one line in [`Registry::standard`].
 
 pub mod inventory;
+pub mod placed_orders;
 pub mod settings;
 pub mod shipments;
 
@@ -73,6 +74,18 @@ pub trait Flow: Send + Sync {
         job: &'a Job,
     ) -> BoxFuture<'a, Result<(), JobFailure>>;
 
+    /// Called after a connection's settings of this flow were saved (e.g. to register or
+    /// remove the flow's BigCommerce webhooks). Nothing by default.
+    fn after_save<'a>(
+        &'a self,
+        _ctx: &'a AppContext,
+        _tenant_id: i64,
+        _connection_id: i64,
+        _config: &'a FlowConfig,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+
     /// Cleans up the flow's own data of a run that will never finish (e.g. staged pages).
     fn discard_run<'a>(
         &'a self,
@@ -106,6 +119,7 @@ impl Registry {
         Self::empty()
             .with(Arc::new(inventory::Inventory))
             .with(Arc::new(shipments::GetShipments))
+            .with(Arc::new(placed_orders::PlacedOrders))
     }
 
     pub fn empty() -> Self {
@@ -301,6 +315,7 @@ pub async fn save_config(
         next_run_at: next_run_at(config, before.as_ref(), db::now()),
     };
     db::flows::upsert(&ctx.db, tenant_id, connection_id, flow.kind(), &update).await?;
+    flow.after_save(ctx, tenant_id, connection_id, config).await;
     db::audit::record(
         &ctx.db,
         Some(tenant_id),

@@ -44,6 +44,12 @@ pub enum FieldKind {
         options: &'static [(&'static str, &'static str)],
         default: &'static str,
     },
+    /// Free text, normalised (or refused with a message) by `check`; empty is allowed when
+    /// `check` allows it.
+    Text {
+        default: &'static str,
+        check: fn(&str) -> Result<String, String>,
+    },
 }
 
 impl Field {
@@ -52,6 +58,7 @@ impl Field {
             FieldKind::Checkbox { default } => Value::Bool(default),
             FieldKind::Number { default, .. } => Value::from(default),
             FieldKind::Choice { default, .. } => Value::from(default),
+            FieldKind::Text { default, .. } => Value::from(default),
         }
     }
 
@@ -77,6 +84,7 @@ impl Field {
                     .map(|(value, _)| Value::from(*value))
                     .ok_or_else(|| format!("Choose one of the options for “{}”.", self.label))
             }
+            FieldKind::Text { check, .. } => check(raw.unwrap_or_default().trim()).map(Value::from),
         }
     }
 

@@ -30,6 +30,12 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// once instead of at the next poll. Other processes find the job when they poll.
 static WAKE: Notify = Notify::const_new();
 
+/// Wakes this process's idle workers (after jobs were queued by a writer of their own, such
+/// as the webhook receiver's batch).
+pub fn wake() {
+    WAKE.notify_waiters();
+}
+
 /// What runs the jobs of one kind.
 pub trait Handler: Send + Sync {
     /// The job kind (`jobs.kind`) this handler runs.

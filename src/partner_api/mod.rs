@@ -18,6 +18,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "connection.failed",
     "shipment.created",
     "shipment.updated",
+    "order.placed",
 ];
 
 /// The type of the event "Send test event" sends (to one endpoint, whatever it subscribes to).

@@ -489,6 +489,9 @@ struct ShowPage {
     flows: super::flows::FlowsSummary,
     health: Health,
     nav: super::flows::ConnectionNav,
+    /// The BigCommerce webhooks flows registered on the connection, with what the last
+    /// check found.
+    hooks: Vec<crate::db::inbound::HookRow>,
 }
 
 fn connection_id(path: &web::Path<(i64, i64)>) -> i64 {
@@ -514,6 +517,7 @@ pub async fn show_connection(
         flows: super::flows::FlowsSummary::load(&ctx, tenant.id(), c.id).await?,
         health: Health::of(&c),
         nav: super::flows::ConnectionNav::load(&tenant, &ctx, c.id, "connection").await?,
+        hooks: crate::db::inbound::hooks(&ctx.db, tenant.id(), c.id, None).await?,
         c,
     })
 }

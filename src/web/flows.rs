@@ -177,6 +177,7 @@ fn field_views(fields: &[Field], form: &FormValues) -> Vec<FieldView> {
                 FieldKind::Checkbox { .. } => ("checkbox", &[][..]),
                 FieldKind::Number { .. } => ("number", &[][..]),
                 FieldKind::Choice { options, .. } => ("choice", options),
+                FieldKind::Text { .. } => ("text", &[][..]),
             };
             FieldView {
                 name: f.name,

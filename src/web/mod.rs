@@ -20,11 +20,13 @@ pub mod extract;
 pub mod flows;
 pub mod forms;
 pub mod health;
+pub mod inbound;
 pub mod invitations;
 pub mod middleware;
 pub mod oauth;
 pub mod oauth_clients;
 pub mod pages;
+pub mod placed_orders;
 pub mod products;
 pub mod render;
 pub mod runs;
@@ -79,6 +81,9 @@ tenant_routes! {
     get "/connections/{connection_id}/products.csv" => products::export_products,
     get "/connections/{connection_id}/shipments" => shipments::list_shipments,
     get "/connections/{connection_id}/shipments.csv" => shipments::export_shipments,
+    get "/connections/{connection_id}/events" => placed_orders::list_events,
+    get "/connections/{connection_id}/sales-channels" => placed_orders::sales_channels,
+    post "/connections/{connection_id}/sales-channels" => placed_orders::save_sales_channels,
     get "/api-keys" => api_keys::list_api_keys,
     post "/api-keys" => api_keys::create_api_key,
     post "/api-keys/{api_key_id}/revoke" => api_keys::revoke_api_key,
@@ -194,6 +199,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::post().to(bigcommerce_link::confirm),
     )
     .route("/oauth/callback", web::get().to(oauth::callback))
+    .route(
+        "/webhooks/bigcommerce/{public_id}",
+        web::post().to(inbound::receive),
+    )
     .configure(api::configure)
     .service(tenant_scope())
     .route("/static/{name}", web::get().to(assets::asset))

@@ -30,6 +30,8 @@ mod merchant_ux_browser;
 mod migrations;
 mod oauth;
 mod oauth_clients;
+mod order_webhooks;
+mod order_webhooks_durability;
 mod partner_api;
 mod schemathesis;
 mod security;

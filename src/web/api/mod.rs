@@ -11,6 +11,7 @@ use serde::Deserialize;
 pub mod auth;
 pub mod connections;
 pub mod docs;
+pub mod events;
 pub mod inventory;
 pub mod openapi;
 pub mod problem;
@@ -54,6 +55,7 @@ api_routes! {
     post "/connections/{id}/flows/inventory/run" => runs::run_inventory,
     get "/shipments" => shipments::list_shipments,
     get "/connections/{id}/shipments" => shipments::list_connection_shipments,
+    get "/events" => events::list_events,
 }
 
 /// No route matched: 405 (with `Allow`) when the path exists for other methods, else 404.
@@ -115,6 +117,11 @@ pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 500;
 
 impl PageQuery {
+    /// A page request from raw `limit` and `cursor` values (handlers with more parameters).
+    pub fn new(limit: Option<String>, cursor: Option<String>) -> Self {
+        Self { limit, cursor }
+    }
+
     pub fn parse(&self) -> Result<PageRequest, ApiError> {
         let mut errors = std::collections::BTreeMap::new();
         let limit = match self.limit.as_deref() {

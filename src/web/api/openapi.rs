@@ -8,7 +8,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{connections, inventory, problem, runs, shipments};
+use super::{connections, events, inventory, problem, runs, shipments};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -32,6 +32,7 @@ use super::{connections, inventory, problem, runs, shipments};
         runs::run_inventory,
         shipments::list_shipments,
         shipments::list_connection_shipments,
+        events::list_events,
     ),
     components(schemas(problem::Problem)),
     modifiers(&BearerKey),
@@ -40,6 +41,7 @@ use super::{connections, inventory, problem, runs, shipments};
         (name = "inventory", description = "The inventory snapshot and its stock changes"),
         (name = "runs", description = "Flow runs"),
         (name = "shipments", description = "Shipments recorded by Get Shipments, with carrier and tracking"),
+        (name = "events", description = "Events sent to partners (order.placed)"),
         (name = "meta", description = "This document"),
     )
 )]

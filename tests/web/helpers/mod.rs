@@ -1,6 +1,7 @@
 //! `spawn_app()` → `TestApp`, and `Client`: a cookie-keeping HTTP client that behaves like a
 //! browser (no automatic redirects, so tests can assert on them).
 
+pub mod bc_webhooks;
 pub mod browser;
 pub mod fake_bigcommerce;
 pub mod fake_login;

@@ -18,6 +18,7 @@
 mod catalog;
 mod channels;
 mod customers;
+mod deliveries;
 mod faults;
 mod hooks;
 mod json;
@@ -36,6 +37,7 @@ mod state;
 mod store;
 mod values;
 
+pub use deliveries::Sent;
 pub use faults::Fault;
 pub use models::{FakeChannel, FakeCustomer, FakeProduct, FakeStore, FakeVariant};
 pub use server::RecordedRequest;

@@ -1,0 +1,238 @@
+//! `bench webhooks`: the BigCommerce webhook receiver under load. Prepares a tenant, a
+//! connection to the fake BigCommerce (in this process) and enables Placed Orders (so its
+//! hooks are registered and the connection has its public id and secret), then starts the
+//! release `cartbridge serve --workers 0` on that database and posts valid
+//! `store/order/created` deliveries from `--connections` concurrent keep-alive connections.
+//! Every 200 means the delivery and its processing job were committed (group commit); the
+//! workers are off so that only receipt is measured (processing calls BigCommerce and runs
+//! later, at its own pace). Prints deliveries per second and the p50/p99 of the 200s, and
+//! checks that the inbox holds exactly one row per 200.
+
+use std::{
+    collections::BTreeMap,
+    process::{Command, Stdio},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use cartbridge::{
+    config::Settings,
+    connections::store::{self, ConnectionInput},
+    domain::{AuthType, ConnectionName, Scopes, Secret, StoreHash},
+    flows::{self, placed_orders::PlacedOrders},
+    startup,
+};
+
+use super::fake_bigcommerce::{FakeBigCommerce, FakeStore};
+
+/// Options of `bench webhooks`.
+pub struct WebhooksBench {
+    pub deliveries: usize,
+    pub connections: usize,
+    pub database_url: Option<String>,
+}
+
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+pub async fn run(opts: WebhooksBench) -> anyhow::Result<()> {
+    let exe = std::env::current_exe()?;
+    let server_bin = exe.with_file_name("cartbridge");
+    if !server_bin.exists() {
+        bail!(
+            "{} not found: build it first (cargo build --release --bin cartbridge)",
+            server_bin.display()
+        );
+    }
+    let fake = FakeBigCommerce::start().await;
+    fake.add_store(FakeStore::new(super::STORE).allow_http_hooks());
+    fake.add_token(super::STORE, super::TOKEN, &["store_v2_orders_read_only"]);
+    fake.set_rate_limit(super::STORE, u32::MAX, 30_000);
+
+    let data_dir = super::tempfile_dir()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut raw: BTreeMap<&'static str, String> = BTreeMap::new();
+    raw.insert("CARTBRIDGE_DATA_DIR", data_dir.display().to_string());
+    raw.insert("CARTBRIDGE_BIGCOMMERCE_API_URL", fake.api_url());
+    if let Some(url) = &opts.database_url {
+        raw.insert("CARTBRIDGE_DATABASE_URL", url.clone());
+    }
+    let settings = Settings::from_values(&raw)?;
+    let database_url = settings.database_url.expose().to_owned();
+    let master_key = startup::load_master_key(&settings)?;
+    let database = startup::open_database(&settings, 5).await?;
+    let ctx =
+        startup::build_context(&settings, master_key, database.clone(), base.parse()?).await?;
+    let actor = super::bench_owner(&ctx.db).await?;
+    let input = ConnectionInput {
+        name: ConnectionName::parse("Bench store")?,
+        auth_type: AuthType::Token,
+        store_hash: StoreHash::parse(super::STORE)?,
+        oauth_client_id: None,
+        api_client_id: Some("bench".into()),
+        token: Some(Secret::new(super::TOKEN.into())),
+        scopes: Scopes::defaults(),
+    };
+    let connection = store::create(&ctx, &actor, &input).await?;
+    let mut flow = flows::config(&ctx, actor.tenant_id, connection, &PlacedOrders).await?;
+    flow.enabled = true;
+    flows::save_config(&ctx, &actor, connection, &PlacedOrders, &flow).await?;
+    let hooks = fake.hooks(super::STORE);
+    let hook = hooks
+        .iter()
+        .find(|h| h["scope"] == "store/order/created")
+        .context("the hook was not registered")?;
+    let destination = hook["destination"].as_str().unwrap_or_default().to_owned();
+    let secret = hook["headers"]["X-Cartbridge-Secret"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    database.close().await;
+    drop(ctx);
+
+    let child = Command::new(&server_bin)
+        .args(["serve", "--workers", "0"])
+        .env("CARTBRIDGE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("CARTBRIDGE_DATA_DIR", &data_dir)
+        .env("CARTBRIDGE_DATABASE_URL", &database_url)
+        .env("CARTBRIDGE_BIGCOMMERCE_API_URL", fake.api_url())
+        .env("CARTBRIDGE_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("cannot start {}", server_bin.display()))?;
+    let server = Server(child);
+    let probe = reqwest::Client::new();
+    let started = Instant::now();
+    while probe.get(format!("{base}/healthz")).send().await.is_err() {
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("the server did not come up");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "database {}; {} deliveries from {} concurrent connections to {destination}",
+        if database_url.starts_with("postgres") {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
+        opts.deliveries,
+        opts.connections
+    );
+
+    let per_client = opts.deliveries.div_ceil(opts.connections);
+    let destination = Arc::new(destination);
+    let secret = Arc::new(secret);
+    // Warm-up: one delivery per connection's worth, not counted.
+    let run_phase = |offset: usize, count: usize| {
+        let mut tasks = Vec::new();
+        for c in 0..opts.connections {
+            let (destination, secret) = (destination.clone(), secret.clone());
+            tasks.push(tokio::spawn(async move {
+                let http = reqwest::Client::builder()
+                    .pool_max_idle_per_host(1)
+                    .build()
+                    .expect("client");
+                let mut latencies = Vec::with_capacity(count);
+                let mut statuses: BTreeMap<u16, u64> = BTreeMap::new();
+                for i in 0..count {
+                    let n = offset + c * count + i + 1;
+                    let body = format!(
+                        "{{\"scope\":\"store/order/created\",\"store_id\":\"1025646\",\"data\":{{\"type\":\"order\",\"id\":{n}}},\"hash\":\"bench{n:035}\",\"created_at\":{},\"producer\":\"stores/{}\"}}",
+                        chrono::Utc::now().timestamp(),
+                        super::STORE
+                    );
+                    let t = Instant::now();
+                    let status = match http
+                        .post(destination.as_str())
+                        .header("content-type", "application/json")
+                        .header("X-Cartbridge-Secret", secret.as_str())
+                        .body(body)
+                        .send()
+                        .await
+                    {
+                        Ok(r) => {
+                            let s = r.status().as_u16();
+                            let _ = r.bytes().await;
+                            s
+                        }
+                        Err(_) => 0,
+                    };
+                    if status == 200 {
+                        latencies.push(t.elapsed());
+                    }
+                    *statuses.entry(status).or_default() += 1;
+                }
+                (latencies, statuses)
+            }));
+        }
+        tasks
+    };
+    for t in run_phase(10_000_000, 5) {
+        t.await?;
+    }
+    let started = Instant::now();
+    let mut latencies = Vec::new();
+    let mut statuses: BTreeMap<u16, u64> = BTreeMap::new();
+    for t in run_phase(0, per_client) {
+        let (l, s) = t.await?;
+        latencies.extend(l);
+        for (k, v) in s {
+            *statuses.entry(k).or_default() += v;
+        }
+    }
+    let wall = started.elapsed();
+    latencies.sort();
+    let ok = statuses.get(&200).copied().unwrap_or(0);
+    println!("answers               {statuses:?} (0 = no answer)");
+    println!("wall time             {:.2} s", wall.as_secs_f64());
+    println!(
+        "durable deliveries/s  {:.0}",
+        ok as f64 / wall.as_secs_f64().max(1e-9)
+    );
+    println!(
+        "latency of the 200    p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms",
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.99)),
+        ms(percentile(&latencies, 0.999)),
+        ms(latencies.last().copied().unwrap_or_default())
+    );
+    drop(server);
+    let check = cartbridge::db::Db::connect(&settings.database_url, 2).await?;
+    let stored = check.count_rows("bigcommerce_inbox").await?;
+    let jobs = check.count_rows("jobs").await?;
+    let warm = (opts.connections * 5) as i64;
+    println!(
+        "stored                {} inbox rows and {} jobs for {} 200s (+{warm} warm-up)",
+        stored, jobs, ok
+    );
+    if stored != ok as i64 + warm {
+        bail!("the inbox does not hold one row per 200");
+    }
+    check.close().await;
+    let _ = std::fs::remove_dir_all(&data_dir);
+    Ok(())
+}
