@@ -50,7 +50,9 @@ pub fn consumer_for(scope: &str) -> Option<Consumer> {
         "store/order/created" | "store/order/statusUpdated" => {
             Some(crate::flows::placed_orders::consume)
         }
-        // "store/shipment/created" | "store/shipment/updated" => Some(crate::flows::shipments::consume),
+        "store/shipment/created" | "store/shipment/updated" => {
+            Some(crate::flows::shipments::consume)
+        }
         _ => None,
     }
 }

@@ -546,6 +546,117 @@ async fn a_fetched_shipment_is_recorded_and_its_shipment_created_is_delivered_si
     );
 }
 
+/// The whole path of a shipment webhook: saving "also listen" registers both shipment
+/// scopes on the store (one hook each, to the connection's receiver URL); the fake store
+/// fires `store/shipment/created` at it; the shared receiver stores and acknowledges it,
+/// its job hands it to Get Shipments, which fetches that one shipment, records it, and the
+/// partner's endpoint receives `shipment.created`, signed. Turning listening off removes
+/// the hooks and the receiver then answers 410, so BigCommerce stops.
+#[tokio::test]
+async fn a_shipment_webhook_from_the_store_is_recorded_and_reaches_the_partner_signed() {
+    let receiver = Receiver::start().await;
+    let env = shipments_env(|s| {
+        s.webhooks.allow_private = true;
+        s.webhooks.retry_schedule = vec![Duration::ZERO; 7];
+    })
+    .await;
+    let (_, secret) = create_endpoint(
+        &env.app,
+        &env.client,
+        env.tenant,
+        &receiver.url,
+        &["shipment.created"],
+    )
+    .await;
+    receiver.configure(json!({ "secret": secret })).await;
+    let (po, order) = sent_po(&env, "PO-WEBHOOK", &[("WID-1", 2)]).await;
+    save_settings_as(&env, true, "sent", true).await;
+    let hooks = env.fake.hooks(STORE);
+    for scope in shipments::WEBHOOK_SCOPES {
+        let mine: Vec<_> = hooks.iter().filter(|h| h["scope"] == *scope).collect();
+        assert_eq!(mine.len(), 1, "one hook for {scope}: {hooks:?}");
+        assert_eq!(mine[0]["is_active"], true);
+        let destination = mine[0]["destination"].as_str().unwrap_or_default();
+        assert!(
+            destination.starts_with(&format!("{}/webhooks/bigcommerce/", env.app.base)),
+            "{destination}"
+        );
+    }
+    // Enabling queued a first run (it only sets the watermark); let it finish first.
+    for _ in 0..300 {
+        if count(
+            &env,
+            "SELECT COUNT(*) FROM runs WHERE flow = 'get_shipments' AND status = 'succeeded'",
+        )
+        .await
+            > 0
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let shipment = env.fake.add_shipment(STORE, order, "1ZWEBHOOK1", "ups");
+    let started = Instant::now();
+    let sent = env
+        .fake
+        .fire(
+            STORE,
+            "store/shipment/created",
+            json!({"type": "shipment", "id": shipment, "orderId": order}),
+        )
+        .await
+        .expect("delivered");
+    assert_eq!(sent.len(), 1, "one active hook for the scope");
+    assert_eq!(sent[0].status, Some(200), "the receiver acknowledged it");
+    receiver
+        .wait_for("shipment.created", 30, |seen| {
+            seen.iter().any(|v| v["type"] == "shipment.created")
+        })
+        .await;
+    println!(
+        "store/shipment/created fired → shipment.created received by the partner in {:?}",
+        started.elapsed()
+    );
+    let seen = receiver.answered();
+    let event = seen
+        .iter()
+        .find(|v| v["type"] == "shipment.created")
+        .expect("event");
+    assert_eq!(event["verified"], true, "signature verified: {event}");
+    assert_eq!(event["data"]["shipment_id"], shipment);
+    assert_eq!(event["data"]["po_number"], "PO-WEBHOOK");
+    assert_eq!(event["data"]["tracking_number"], "1ZWEBHOOK1");
+    let recorded = views(&env, po).await;
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(po_status(&env, po).await, "shipped");
+
+    // Listening off: the hooks go, and a late delivery is refused with 410.
+    save_settings_as(&env, true, "sent", false).await;
+    assert!(
+        env.fake.hooks(STORE).iter().all(|h| !h["scope"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("store/shipment/")),
+        "shipment hooks removed"
+    );
+    let late = reqwest::Client::new()
+        .post(&sent[0].destination)
+        .headers(
+            sent[0]
+                .headers
+                .iter()
+                .map(|(k, v)| (k.parse().expect("name"), v.parse().expect("value")))
+                .collect(),
+        )
+        .json(&sent[0].body)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(late.status().as_u16(), 410);
+    assert_eq!(views(&env, po).await.len(), 1, "nothing more recorded");
+}
+
 #[tokio::test]
 async fn the_api_lists_shipments_per_tenant_and_connection_and_the_page_searches_and_exports() {
     let env = watching("sent").await;

@@ -13,10 +13,12 @@ mod record;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Field, FieldKind, Flow, RunButton, Schedule, ScopeProbe};
+use super::{Field, FieldKind, Flow, FlowConfig, RunButton, Schedule, ScopeProbe};
 use crate::{
     context::AppContext,
+    db::inbound::InboxRow,
     db::{self, DbError},
+    inbound::Outcome,
     jobs::{self, BoxFuture, Job, JobFailure, JobRequest, RunMode},
 };
 
@@ -113,6 +115,30 @@ impl Flow for GetShipments {
 
     fn run_help(&self) -> &'static str {
         "A run reads the orders changed since the last one. The first run only sets where to start; “Backfill now” also imports the shipments of orders modified within the backfill window."
+    }
+
+    /// Registers the shipment scopes while the flow is enabled and listening, and removes
+    /// them otherwise (the hourly hook check of a run re-registers what went missing).
+    fn after_save<'a>(
+        &'a self,
+        ctx: &'a AppContext,
+        tenant_id: i64,
+        connection_id: i64,
+        config: &'a FlowConfig,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let listen = config
+                .decode::<ShipmentSettings>()
+                .is_ok_and(|s| s.listen_webhooks);
+            let result = if config.enabled && listen {
+                crate::inbound::ensure(ctx, tenant_id, connection_id, KIND, WEBHOOK_SCOPES).await
+            } else {
+                crate::inbound::remove(ctx, tenant_id, connection_id, KIND).await
+            };
+            if let Err(e) = result {
+                tracing::warn!(error = %e, connection_id, "get shipments: webhooks not (un)registered; the next run's check retries");
+            }
+        })
     }
 
     fn execute<'a>(
@@ -220,6 +246,57 @@ pub async fn on_shipment_webhook(
         return Ok(None);
     }
     enqueue_fetch_one(ctx, tenant_id, connection_id, order_id, shipment_id).await
+}
+
+/// The receiver's consumer of `store/shipment/created` and `store/shipment/updated`: the
+/// delivery's `data` is `{"type":"shipment","id":12,"orderId":251}` (REFERENCE §8), and the
+/// fetch of that one shipment is queued at once.
+pub fn consume<'a>(
+    ctx: &'a AppContext,
+    row: &'a InboxRow,
+) -> BoxFuture<'a, Result<Outcome, JobFailure>> {
+    Box::pin(async move {
+        #[derive(Deserialize)]
+        struct Data {
+            id: i64,
+            #[serde(rename = "orderId")]
+            order_id: i64,
+        }
+        #[derive(Deserialize)]
+        struct Delivery {
+            data: Data,
+        }
+        let Ok(Delivery { data }) = serde_json::from_str::<Delivery>(&row.body) else {
+            return Ok(Outcome::Skipped(
+                "The delivery names no shipment and order id.".into(),
+            ));
+        };
+        let queued = on_shipment_webhook(
+            ctx,
+            row.tenant_id,
+            row.connection_id,
+            data.order_id,
+            data.id,
+        )
+        .await
+        .map_err(|e| JobFailure::Retry(e.to_string()))?;
+        Ok(match queued {
+            Some(_) => Outcome::Done(Some(format!(
+                "Shipment {} of order {} is being fetched.",
+                data.id, data.order_id
+            ))),
+            None if wants_webhooks(ctx, row.tenant_id, row.connection_id)
+                .await
+                .map_err(|e| JobFailure::Retry(e.to_string()))? =>
+            {
+                Outcome::Done(Some(format!(
+                    "Shipment {} of order {} was already being fetched.",
+                    data.id, data.order_id
+                )))
+            }
+            None => Outcome::Skipped("Get Shipments is not listening for webhooks.".into()),
+        })
+    })
 }
 
 /// Whether the connection's shipment webhooks should be registered (enabled and listening):

@@ -107,6 +107,13 @@ pub(super) async fn execute(ctx: &AppContext, job: &Job) -> Result<(), JobFailur
     let (_, settings) = stored(ctx, tenant_id, connection.id)
         .await
         .map_err(retry_db)?;
+    if settings.listen_webhooks {
+        // The safety net's other half: a shipment hook found deactivated or missing on the
+        // store is re-activated or re-created (and shown on the connection page meanwhile).
+        if let Err(e) = crate::inbound::check(ctx, tenant_id, connection.id, Some(KIND)).await {
+            tracing::warn!(error = %e, connection_id = connection.id, "get shipments: hook check failed");
+        }
+    }
     let previous = db::runs::last_succeeded(&ctx.db, tenant_id, connection.id, KIND, None)
         .await
         .map_err(retry_db)?

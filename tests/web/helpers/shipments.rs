@@ -24,7 +24,8 @@ pub const SCOPES: &[&str] = &[
 pub async fn shipments_env(adjust: impl FnOnce(&mut Settings)) -> InventoryEnv {
     never_shown(TOKEN);
     let fake = FakeBigCommerce::start().await;
-    let mut store = FakeStore::new(STORE);
+    // Plain-http hook destinations, as the app listens on loopback.
+    let mut store = FakeStore::new(STORE).allow_http_hooks();
     store.name = "Shipping Store".into();
     fake.add_store(store);
     fake.add_token(STORE, TOKEN, SCOPES);
