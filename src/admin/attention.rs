@@ -1,9 +1,6 @@
 //! "Needs attention" across tenants, over the last 24 hours: one function per source, so a
 //! new source is one function and one line in [`load`]. Flows come from the registry and
 //! the runs table, so a new flow appears here without a change.
-//!
-//! Source still to fill in at merge (its table lives on another branch): BigCommerce hooks
-//! deactivated ([`bigcommerce_hooks_deactivated`]). POs failed reads `purchase_orders`.
 
 use crate::{
     context::AppContext,
@@ -135,13 +132,26 @@ pub async fn webhook_endpoints_disabled(
         .collect())
 }
 
-/// BigCommerce webhooks (hooks) that BigCommerce deactivated. The hook registrations table
-/// is on the order-webhooks branch: the lead fills this in at merge.
+/// BigCommerce webhooks (hooks) the periodic check found deactivated or missing on the
+/// store, or could not register (`bigcommerce_hooks.problem`).
 pub async fn bigcommerce_hooks_deactivated(
-    _ctx: &AppContext,
-    _since: i64,
+    ctx: &AppContext,
+    since: i64,
 ) -> Result<Vec<Item>, DbError> {
-    Ok(Vec::new())
+    Ok(
+        db::admin::bigcommerce_hooks_with_problems_since(&ctx.db, since)
+            .await?
+            .into_iter()
+            .map(|r| Item {
+                source: "bigcommerce_hook",
+                tenant_id: r.tenant_id,
+                tenant_name: r.tenant_name,
+                subject: r.subject,
+                problem: r.problem.unwrap_or_default(),
+                at: r.at,
+            })
+            .collect(),
+    )
 }
 
 /// Purchase orders whose status is `failed` (changed in the window).

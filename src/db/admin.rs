@@ -303,6 +303,22 @@ pub async fn set_locked(db: &Db, user_id: i64, locked: bool) -> Result<bool, DbE
     Ok(rows == 1)
 }
 
+/// BigCommerce hooks that a check in the window found deactivated, missing or impossible
+/// to register (the check writes what it found to `problem`, re-activated or not).
+pub async fn bigcommerce_hooks_with_problems_since(
+    db: &Db,
+    since: i64,
+) -> Result<Vec<AttentionRow>, DbError> {
+    let sql = "SELECT h.tenant_id, t.name AS tenant_name, h.connection_id, \
+               h.scope || ' hook on ' || c.name AS subject, h.problem AS problem, \
+               COALESCE(h.last_checked_at, h.created_at) AS at \
+               FROM bigcommerce_hooks h JOIN tenants t ON t.id = h.tenant_id \
+               JOIN connections c ON c.id = h.connection_id AND c.tenant_id = h.tenant_id \
+               WHERE h.problem IS NOT NULL AND COALESCE(h.last_checked_at, h.created_at) >= $1 \
+               ORDER BY at DESC";
+    Ok(on_pool!(db, p => sqlx::query_as::<_, AttentionRow>(sql).bind(since).fetch_all(p).await)?)
+}
+
 /// Purchase orders that failed (status `failed`, changed in the window).
 pub async fn purchase_orders_failed_since(
     db: &Db,

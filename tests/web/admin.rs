@@ -217,7 +217,8 @@ async fn the_tenant_page_shows_users_connections_flows_and_runs_and_the_run_deta
 }
 
 #[tokio::test]
-async fn needs_attention_lists_auth_failures_dead_jobs_failing_flows_and_disabled_endpoints() {
+async fn needs_attention_lists_auth_failures_dead_jobs_failing_flows_disabled_endpoints_hooks_and_pos()
+ {
     let w = world().await;
     w.app
         .execute("UPDATE tenants SET alert_after_failures = 1")
@@ -236,9 +237,31 @@ async fn needs_attention_lists_auth_failures_dead_jobs_failing_flows_and_disable
             db::now()
         ))
         .await;
+    let now = db::now();
+    w.app
+        .execute(&format!(
+            "INSERT INTO bigcommerce_hooks (tenant_id, connection_id, flow, scope, bc_hook_id, is_active, problem, last_checked_at, created_at) \
+             VALUES ({}, {}, 'placed_orders', 'store/order/created', 7, TRUE, \
+             'The webhook was deactivated on the store; it was re-activated.', {now}, 0)",
+            w.tenant, w.connection
+        ))
+        .await;
+    w.app
+        .execute(&format!(
+            "INSERT INTO purchase_orders (tenant_id, connection_id, po_number, source, body, body_hash, status, customer_email, failure_reason, created_at, updated_at) \
+             VALUES ({}, {}, 'PO-77', 'api', '{{}}', 'h', 'failed', 'buyer@example.com', \
+             'Line 1: no variant with SKU NOPE in the store.', {now}, {now})",
+            w.tenant, w.connection
+        ))
+        .await;
     let page = w.staff.get("/admin").await;
     assert_eq!(page.status, 200);
     for (class, text) in [
+        (
+            "attention-bigcommerce_hook",
+            "store/order/created hook on Main store",
+        ),
+        ("attention-po_failed", "no variant with SKU NOPE"),
         (
             "attention-connection_auth",
             "rejected the access token (401)",
