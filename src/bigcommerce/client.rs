@@ -337,6 +337,19 @@ impl StoreClient<'_> {
         serde_json::from_slice(&body).map_err(|e| BigCommerceError::Malformed(e.to_string()))
     }
 
+    /// GETs `path_and_query` and decodes the JSON body, reading an empty answer (v2 answers
+    /// an empty collection with 204 and no body) as `T::default()`.
+    pub async fn get_json_or_default<T: DeserializeOwned + Default>(
+        &self,
+        path_and_query: &str,
+    ) -> Result<T, BigCommerceError> {
+        let (status, body) = self.get_raw(path_and_query).await?;
+        if status == StatusCode::NO_CONTENT || body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(T::default());
+        }
+        serde_json::from_slice(&body).map_err(|e| BigCommerceError::Malformed(e.to_string()))
+    }
+
     /// `GET /v2/store`: the store's name, domain, plan and currency.
     pub async fn store_info(&self) -> Result<models::StoreInfo, BigCommerceError> {
         self.get_json("/v2/store").await

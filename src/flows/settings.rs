@@ -44,6 +44,16 @@ pub enum FieldKind {
         options: &'static [(&'static str, &'static str)],
         default: &'static str,
     },
+    /// One line of text, trimmed, 1 to `max_chars` characters.
+    Text {
+        default: &'static str,
+        max_chars: usize,
+        message: &'static str,
+    },
+    /// One of the options the flow loads when the form is shown or saved
+    /// ([`super::Flow::field_choices`], e.g. the store's order statuses); the stored value
+    /// is the option's value (an id), checked against the loaded options on save.
+    LoadedChoice { default: &'static str },
 }
 
 impl Field {
@@ -51,7 +61,9 @@ impl Field {
         match self.kind {
             FieldKind::Checkbox { default } => Value::Bool(default),
             FieldKind::Number { default, .. } => Value::from(default),
-            FieldKind::Choice { default, .. } => Value::from(default),
+            FieldKind::Choice { default, .. }
+            | FieldKind::Text { default, .. }
+            | FieldKind::LoadedChoice { default } => Value::from(default),
         }
     }
 
@@ -76,6 +88,27 @@ impl Field {
                     .find(|(value, _)| *value == raw)
                     .map(|(value, _)| Value::from(*value))
                     .ok_or_else(|| format!("Choose one of the options for “{}”.", self.label))
+            }
+            FieldKind::Text {
+                max_chars, message, ..
+            } => {
+                let raw = raw.unwrap_or_default().trim();
+                if raw.is_empty()
+                    || raw.chars().count() > max_chars
+                    || raw.chars().any(char::is_control)
+                {
+                    Err(message.to_owned())
+                } else {
+                    Ok(Value::from(raw))
+                }
+            }
+            FieldKind::LoadedChoice { .. } => {
+                let raw = raw.unwrap_or_default().trim();
+                if raw.is_empty() || raw.len() > 64 || raw.chars().any(char::is_control) {
+                    Err(format!("Choose one of the options for “{}”.", self.label))
+                } else {
+                    Ok(Value::from(raw))
+                }
             }
         }
     }

@@ -147,6 +147,12 @@ pub struct JobRequest<'a> {
     pub run_at: i64,
 }
 
+/// Wakes this process's idle workers, for a job queued by other means than [`enqueue`]
+/// (e.g. inside a repository's transaction).
+pub fn wake() {
+    WAKE.notify_waiters();
+}
+
 /// Queues a job. `None`: a job of the same kind and key is already queued or running.
 pub async fn enqueue(ctx: &AppContext, request: &JobRequest<'_>) -> Result<Option<i64>, DbError> {
     let job = NewJob {

@@ -11,7 +11,13 @@ pub mod ssrf;
 pub mod webhooks;
 
 /// Event types an endpoint can subscribe to (later issues add order and shipment events).
-pub const EVENT_TYPES: &[&str] = &["inventory.changed", "run.failed", "connection.failed"];
+pub const EVENT_TYPES: &[&str] = &[
+    "inventory.changed",
+    "run.failed",
+    "connection.failed",
+    "order.created",
+    "order.failed",
+];
 
 /// The type of the event "Send test event" sends (to one endpoint, whatever it subscribes to).
 pub const TEST_EVENT_TYPE: &str = "webhook.test";

@@ -28,5 +28,6 @@ mod oauth_clients;
 mod partner_api;
 mod schemathesis;
 mod security;
+mod send_orders;
 mod vault;
 mod webhooks_out;

@@ -14,6 +14,7 @@ pub mod docs;
 pub mod inventory;
 pub mod openapi;
 pub mod problem;
+pub mod purchase_orders;
 pub mod runs;
 
 use problem::ApiError;
@@ -51,6 +52,9 @@ api_routes! {
     get "/connections/{id}/runs" => runs::list_runs,
     get "/connections/{id}/runs/{run_id}" => runs::show_run,
     post "/connections/{id}/flows/inventory/run" => runs::run_inventory,
+    post "/connections/{id}/purchase-orders" => purchase_orders::create_purchase_order,
+    get "/connections/{id}/purchase-orders" => purchase_orders::list_purchase_orders,
+    get "/connections/{id}/purchase-orders/{po_number}" => purchase_orders::show_purchase_order,
 }
 
 /// No route matched: 405 (with `Allow`) when the path exists for other methods, else 404.
@@ -97,8 +101,8 @@ pub use crate::partner_api::rfc3339;
 /// naming the parameter).
 #[derive(Debug, Deserialize, Default)]
 pub struct PageQuery {
-    limit: Option<String>,
-    cursor: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
 }
 
 /// A parsed page request: how many, and after which key.

@@ -8,13 +8,14 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{connections, inventory, problem, runs};
+use super::{connections, inventory, problem, purchase_orders, runs};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "cartbridge partner API",
-        description = "Read a connection's inventory, stock changes and runs, and start runs. \
+        description = "Read a connection's inventory, stock changes and runs, start runs, and send \
+            purchase orders (idempotent on `po_number`). \
             Authenticate with an API key: `Authorization: Bearer cbk_…`. Lists take `limit` \
             (1–500, default 100) and `cursor`, and answer `{\"data\": [...], \"next_cursor\"}`. \
             Errors are RFC 9457 problem details (`application/problem+json`)."
@@ -30,6 +31,9 @@ use super::{connections, inventory, problem, runs};
         runs::list_runs,
         runs::show_run,
         runs::run_inventory,
+        purchase_orders::create_purchase_order,
+        purchase_orders::list_purchase_orders,
+        purchase_orders::show_purchase_order,
     ),
     components(schemas(problem::Problem)),
     modifiers(&BearerKey),
@@ -37,6 +41,7 @@ use super::{connections, inventory, problem, runs};
         (name = "connections", description = "Store connections"),
         (name = "inventory", description = "The inventory snapshot and its stock changes"),
         (name = "runs", description = "Flow runs"),
+        (name = "purchase-orders", description = "Purchase orders sent into the store as orders (Send Orders)"),
         (name = "meta", description = "This document"),
     )
 )]

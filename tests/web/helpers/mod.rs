@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod logs;
 pub mod partner;
 pub mod process;
+pub mod purchase_orders;
 pub mod smtp;
 
 use std::{collections::BTreeMap, path::PathBuf};
