@@ -77,6 +77,13 @@ impl ConnectionNav {
             label: "Runs",
             href: format!("{base}/runs"),
         });
+        if ctx.flows.find(flows::send_orders::KIND).is_some() {
+            tabs.push(NavTab {
+                id: "purchase-orders",
+                label: "Purchase orders",
+                href: format!("{base}/purchase-orders"),
+            });
+        }
         if ctx.flows.find(flows::inventory::KIND).is_some() {
             tabs.push(NavTab {
                 id: "products",

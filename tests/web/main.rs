@@ -29,5 +29,6 @@ mod partner_api;
 mod schemathesis;
 mod security;
 mod send_orders;
+mod send_orders_browser;
 mod vault;
 mod webhooks_out;

@@ -543,3 +543,190 @@ async fn while_the_flow_is_off_pos_are_held_and_sent_when_it_is_turned_on() {
         .await
         .assert_problem(422);
 }
+
+/// The template's header, then rows for POs `CSV-1` (two lines) and `CSV-2`.
+fn csv_file(bad_zip_for_csv2: bool, bad_qty_row: bool) -> String {
+    let template = cartbridge::flows::send_orders::csv_import::template();
+    let mut lines = template.lines();
+    let header = lines.next().unwrap().to_owned();
+    let row1 = lines.next().unwrap().to_owned();
+    let row2 = lines.next().unwrap().to_owned();
+    let mut out = vec![header];
+    out.push(row1.replace("PO-1001", "CSV-1"));
+    let second = row2.replace("PO-1001", "CSV-1");
+    out.push(if bad_qty_row {
+        second.replace("SKU-200,1,", "SKU-200,-2,")
+    } else {
+        second
+    });
+    let third = row1.replace("PO-1001", "CSV-2");
+    out.push(if bad_zip_for_csv2 {
+        third.replace(",78751,", ",,")
+    } else {
+        third
+    });
+    out.join("\n") + "\n"
+}
+
+#[tokio::test]
+async fn a_csv_with_bad_rows_imports_nothing_and_lists_each_line_and_a_good_one_imports_once() {
+    let env = orders_env(|_| {}).await;
+    env.enable("guest").await;
+    let (client, t, c) = (&env.env.client, env.env.tenant, env.env.connection);
+    let list = format!("/t/{t}/connections/{c}/purchase-orders");
+    let upload = format!("{list}/upload");
+    let template = client.get(&format!("{list}/template.csv")).await;
+    assert_eq!(template.status, 200);
+    assert!(template.body.starts_with("po_number,customer_email,"));
+
+    let before = env.app().snapshot().await;
+    let bad = client
+        .submit(&list, &upload, &[("csv", &csv_file(true, true))])
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(bad.body.contains("Nothing was imported"), "{}", bad.body);
+    assert!(bad.body.contains("Line 3: quantity:"), "{}", bad.body);
+    assert!(bad.body.contains("Line 4: billing_zip:"), "{}", bad.body);
+    assert_eq!(
+        env.app().snapshot().await,
+        before,
+        "a bad file imports nothing"
+    );
+
+    let good = csv_file(false, false);
+    let res = client.submit(&list, &upload, &[("csv", &good)]).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let page = client.get(&list).await;
+    assert!(
+        page.body.contains("Imported 2 new purchase orders"),
+        "{}",
+        page.body
+    );
+    env.wait_for("CSV-1", "sent").await;
+    env.wait_for("CSV-2", "sent").await;
+    let res = client.submit(&list, &upload, &[("csv", &good)]).await;
+    assert_eq!(res.status, 303);
+    let page = client.get(&list).await;
+    assert!(
+        page.body
+            .contains("Imported 0 new purchase orders; 2 already received"),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        env.app()
+            .scalar_i64("SELECT COUNT(*) FROM purchase_orders")
+            .await,
+        2
+    );
+    assert_eq!(
+        env.app()
+            .scalar_i64("SELECT COUNT(*) FROM purchase_order_lines")
+            .await,
+        3
+    );
+    assert_eq!(order_posts(&env).len(), 2, "no duplicate orders");
+    let csv1 = env.wait_for("CSV-1", "sent").await;
+    assert_eq!(csv1["lines"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn the_pages_list_show_preview_and_take_a_po_from_the_form() {
+    let env = orders_env(|_| {}).await;
+    let (client, t, c) = (&env.env.client, env.env.tenant, env.env.connection);
+    let list = format!("/t/{t}/connections/{c}/purchase-orders");
+    // The settings form offers the store's own order statuses.
+    let settings = client
+        .get(&format!("/t/{t}/connections/{c}/flows/send_orders"))
+        .await;
+    assert_eq!(settings.status, 200);
+    assert!(
+        settings
+            .body
+            .contains(r#"<option value="11" selected>Awaiting Fulfillment (11)</option>"#),
+        "{}",
+        settings.body
+    );
+    let saved = client
+        .submit(
+            &format!("/t/{t}/connections/{c}/flows/send_orders"),
+            &format!("/t/{t}/connections/{c}/flows/send_orders"),
+            &[
+                ("customer_mode", "guest"),
+                ("status_id", "99"),
+                ("external_source", "cartbridge"),
+                ("enabled", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        saved.status, 422,
+        "a status the store does not have is refused"
+    );
+    assert!(
+        saved
+            .body
+            .contains("Choose one of the options for “Order status”")
+    );
+
+    // The form, while the flow is off: held.
+    let new = format!("{list}/new");
+    let fields = [
+        ("po_number", "PHONE-1"),
+        ("customer.email", "buyer@example.com"),
+        ("customer.first_name", "Jane"),
+        ("customer.last_name", "Doe"),
+        ("billing_address.first_name", "Jane"),
+        ("billing_address.last_name", "Doe"),
+        ("billing_address.street_1", "123 Main St"),
+        ("billing_address.city", "Austin"),
+        ("billing_address.zip", "78751"),
+        ("billing_address.country_iso2", "US"),
+        ("lines", "SKU-100-1, 2, 12.50\nSKU-200, 1"),
+    ];
+    let mut bad_fields = fields.to_vec();
+    bad_fields[8] = ("billing_address.zip", "");
+    let before = env.app().snapshot().await;
+    let bad = client.submit(&new, &list, &bad_fields).await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.body.contains("billing_address.zip is required."),
+        "{}",
+        bad.body
+    );
+    assert_eq!(env.app().snapshot().await, before);
+    let res = client.submit(&new, &list, &fields).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let po = env.wait_for("PHONE-1", "held").await;
+    let detail = format!("{list}/{}", po["id"]);
+
+    // Preview: the body with resolved ids, nothing sent.
+    let preview = client.get(&format!("{detail}/preview")).await;
+    assert_eq!(preview.status, 200);
+    assert!(
+        preview
+            .body
+            .contains(&format!("&#34;variant_id&#34;: {}", env.widget.1)),
+        "{}",
+        preview.body
+    );
+    assert!(preview.body.contains("guest (customer_id 0)"));
+    assert!(order_posts(&env).is_empty(), "a preview sends nothing");
+
+    env.enable("guest").await;
+    let po = env.wait_for("PHONE-1", "sent").await;
+    let page = client.get(&detail).await;
+    let order_id = po["bc_order_id"].as_i64().unwrap();
+    assert!(
+        page.body.contains(&format!(
+            "https://store-{STORE}.mybigcommerce.com/manage/orders/{order_id}"
+        )),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("id=\"po-order-body\""));
+    let listed = client.get(&format!("{list}?status=sent&q=phone")).await;
+    assert!(listed.body.contains("PHONE-1"), "{}", listed.body);
+    let none = client.get(&format!("{list}?status=failed")).await;
+    assert!(!none.body.contains("PHONE-1"));
+}

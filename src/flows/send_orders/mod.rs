@@ -6,6 +6,7 @@
 //! SKUs and the customer, commits `sending`, then POSTs; after an unknown outcome the next
 //! attempt first looks the order up by `external_order_id` and adopts it.
 
+pub mod csv_import;
 pub mod job;
 pub mod po;
 pub mod view;
@@ -336,4 +337,57 @@ pub async fn retry(ctx: &AppContext, tenant_id: i64, po_id: i64) -> Result<bool,
 /// Cancels a held (or failed) PO; false if it is in neither status.
 pub async fn cancel(ctx: &AppContext, tenant_id: i64, po_id: i64) -> Result<bool, DbError> {
     pos::set_status(&ctx.db, tenant_id, po_id, &["held", "failed"], "cancelled").await
+}
+
+/// What a CSV import did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImportReport {
+    pub created: usize,
+    /// Already received with the same body (a re-upload).
+    pub unchanged: usize,
+}
+
+/// Imports a CSV file: every line checked first (a PO number already received with another
+/// body is a bad line too), then each PO submitted. Any bad line imports nothing.
+pub async fn import_csv(
+    ctx: &AppContext,
+    connection: &ConnectionRow,
+    text: &str,
+    user_id: i64,
+) -> Result<Result<ImportReport, Vec<csv_import::BadLine>>, DbError> {
+    let pos = match csv_import::parse(text) {
+        Ok(pos) => pos,
+        Err(bad) => return Ok(Err(bad)),
+    };
+    let mut bad = Vec::new();
+    for (line, po) in &pos {
+        if let Some(row) =
+            pos::find_by_number(&ctx.db, connection.tenant_id, connection.id, &po.po_number).await?
+            && row.body_hash != po.body_hash()
+        {
+            bad.push(csv_import::BadLine {
+                line: *line,
+                reason: format!(
+                    "PO {} was already received with different contents; use a new po_number.",
+                    po.po_number
+                ),
+            });
+        }
+    }
+    if !bad.is_empty() {
+        return Ok(Err(bad));
+    }
+    let mut report = ImportReport::default();
+    let by = Submitter {
+        source: "csv",
+        api_key_id: None,
+        user_id: Some(user_id),
+    };
+    for (_, po) in &pos {
+        match submit(ctx, connection, po, by).await? {
+            Intake::Created(_) => report.created += 1,
+            Intake::Same(_) | Intake::Changed(_) => report.unchanged += 1,
+        }
+    }
+    Ok(Ok(report))
 }
