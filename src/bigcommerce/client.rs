@@ -353,15 +353,15 @@ impl StoreClient<'_> {
             .map_err(|e| BigCommerceError::Malformed(e.to_string()))
     }
 
-    /// GETs a v2 collection (a bare JSON array); the 204 with no body BigCommerce answers
-    /// for an empty one is an empty list.
-    pub async fn get_v2_list<T: DeserializeOwned>(
+    /// GETs `path_and_query` and decodes the JSON body, reading an empty answer (v2 answers
+    /// an empty collection with 204 and no body) as `T::default()`.
+    pub async fn get_json_or_default<T: DeserializeOwned + Default>(
         &self,
         path_and_query: &str,
-    ) -> Result<Vec<T>, BigCommerceError> {
-        let (_, body) = self.get_raw(path_and_query).await?;
-        if body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Vec::new());
+    ) -> Result<T, BigCommerceError> {
+        let (status, body) = self.get_raw(path_and_query).await?;
+        if status == StatusCode::NO_CONTENT || body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(T::default());
         }
         serde_json::from_slice(&body).map_err(|e| BigCommerceError::Malformed(e.to_string()))
     }

@@ -29,6 +29,7 @@ pub mod login_attempts;
 pub mod oauth_clients;
 pub mod partner_reads;
 pub mod profiles;
+pub mod purchase_orders;
 pub mod rate_limits;
 pub mod runs;
 pub mod sealed;

@@ -8,6 +8,7 @@
 
 pub mod inventory;
 pub mod placed_orders;
+pub mod send_orders;
 pub mod settings;
 pub mod shipments;
 
@@ -74,16 +75,30 @@ pub trait Flow: Send + Sync {
         job: &'a Job,
     ) -> BoxFuture<'a, Result<(), JobFailure>>;
 
-    /// Called after a connection's settings of this flow were saved (e.g. to register or
-    /// remove the flow's BigCommerce webhooks). Nothing by default.
+    /// The options of a [`FieldKind::LoadedChoice`] field for a connection (value, label),
+    /// loaded when the settings form is shown and checked when it is saved; `Err`: why
+    /// they could not be loaded (shown beside the field).
+    fn field_choices<'a>(
+        &'a self,
+        _ctx: &'a AppContext,
+        _tenant_id: i64,
+        _connection_id: i64,
+        _field: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, String)>, String>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Runs after the connection's settings of this flow were saved (e.g. Send Orders
+    /// sends the orders it held while it was off; Placed Orders and Get Shipments register
+    /// or remove their BigCommerce webhooks). Nothing by default.
     fn after_save<'a>(
         &'a self,
         _ctx: &'a AppContext,
         _tenant_id: i64,
         _connection_id: i64,
         _config: &'a FlowConfig,
-    ) -> BoxFuture<'a, ()> {
-        Box::pin(async {})
+    ) -> BoxFuture<'a, Result<(), DbError>> {
+        Box::pin(async { Ok(()) })
     }
 
     /// Cleans up the flow's own data of a run that will never finish (e.g. staged pages).
@@ -120,6 +135,7 @@ impl Registry {
             .with(Arc::new(inventory::Inventory))
             .with(Arc::new(shipments::GetShipments))
             .with(Arc::new(placed_orders::PlacedOrders))
+            .with(Arc::new(send_orders::SendOrders))
     }
 
     pub fn empty() -> Self {
@@ -315,7 +331,8 @@ pub async fn save_config(
         next_run_at: next_run_at(config, before.as_ref(), db::now()),
     };
     db::flows::upsert(&ctx.db, tenant_id, connection_id, flow.kind(), &update).await?;
-    flow.after_save(ctx, tenant_id, connection_id, config).await;
+    flow.after_save(ctx, tenant_id, connection_id, config)
+        .await?;
     db::audit::record(
         &ctx.db,
         Some(tenant_id),
@@ -325,6 +342,52 @@ pub async fn save_config(
     )
     .await?;
     Ok(())
+}
+
+/// Checks every [`FieldKind::LoadedChoice`] value of `config` against the options the
+/// flow loads for the connection; one message per field that is not among them.
+pub async fn check_loaded_choices(
+    ctx: &AppContext,
+    tenant_id: i64,
+    connection_id: i64,
+    flow: &dyn Flow,
+    config: &FlowConfig,
+) -> Result<(), Vec<(&'static str, String)>> {
+    let mut errors = Vec::new();
+    for field in flow.fields() {
+        if !matches!(field.kind, FieldKind::LoadedChoice { .. }) {
+            continue;
+        }
+        let chosen = config.values.get(field.name).map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
+        match flow
+            .field_choices(ctx, tenant_id, connection_id, field.name)
+            .await
+        {
+            Ok(options) => {
+                if !options.iter().any(|(v, _)| Some(v) == chosen.as_ref()) {
+                    errors.push((
+                        field.name,
+                        format!("Choose one of the options for “{}”.", field.label),
+                    ));
+                }
+            }
+            Err(why) => errors.push((
+                field.name,
+                format!(
+                    "The options for “{}” could not be loaded: {why}",
+                    field.label
+                ),
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }
 
 /// Queues a run of `flow` now (owners and admins); returns the job id.

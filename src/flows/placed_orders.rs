@@ -168,7 +168,7 @@ impl Flow for PlacedOrders {
         tenant_id: i64,
         connection_id: i64,
         config: &'a FlowConfig,
-    ) -> BoxFuture<'a, ()> {
+    ) -> BoxFuture<'a, Result<(), DbError>> {
         Box::pin(async move {
             let result = if config.enabled {
                 crate::inbound::ensure(ctx, tenant_id, connection_id, KIND, SCOPES).await
@@ -178,6 +178,7 @@ impl Flow for PlacedOrders {
             if let Err(e) = result {
                 tracing::warn!(error = %e, connection_id, "placed orders: webhooks not (un)registered; the hourly check retries");
             }
+            Ok(())
         })
     }
 

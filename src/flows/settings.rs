@@ -50,6 +50,10 @@ pub enum FieldKind {
         default: &'static str,
         check: fn(&str) -> Result<String, String>,
     },
+    /// One of the options the flow loads when the form is shown or saved
+    /// ([`super::Flow::field_choices`], e.g. the store's order statuses); the stored value
+    /// is the option's value (an id), checked against the loaded options on save.
+    LoadedChoice { default: &'static str },
 }
 
 impl Field {
@@ -57,8 +61,9 @@ impl Field {
         match self.kind {
             FieldKind::Checkbox { default } => Value::Bool(default),
             FieldKind::Number { default, .. } => Value::from(default),
-            FieldKind::Choice { default, .. } => Value::from(default),
-            FieldKind::Text { default, .. } => Value::from(default),
+            FieldKind::Choice { default, .. }
+            | FieldKind::Text { default, .. }
+            | FieldKind::LoadedChoice { default } => Value::from(default),
         }
     }
 
@@ -85,6 +90,14 @@ impl Field {
                     .ok_or_else(|| format!("Choose one of the options for “{}”.", self.label))
             }
             FieldKind::Text { check, .. } => check(raw.unwrap_or_default().trim()).map(Value::from),
+            FieldKind::LoadedChoice { .. } => {
+                let raw = raw.unwrap_or_default().trim();
+                if raw.is_empty() || raw.len() > 64 || raw.chars().any(char::is_control) {
+                    Err(format!("Choose one of the options for “{}”.", self.label))
+                } else {
+                    Ok(Value::from(raw))
+                }
+            }
         }
     }
 

@@ -30,8 +30,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// once instead of at the next poll. Other processes find the job when they poll.
 static WAKE: Notify = Notify::const_new();
 
-/// Wakes this process's idle workers (after jobs were queued by a writer of their own, such
-/// as the webhook receiver's batch).
+/// Wakes this process's idle workers, for jobs queued by other means than [`enqueue`]: a
+/// writer of their own (the webhook receiver's batch) or a repository's transaction.
 pub fn wake() {
     WAKE.notify_waiters();
 }

@@ -19,6 +19,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "shipment.created",
     "shipment.updated",
     "order.placed",
+    "order.created",
+    "order.failed",
 ];
 
 /// The type of the event "Send test event" sends (to one endpoint, whatever it subscribes to).

@@ -77,6 +77,13 @@ impl ConnectionNav {
             label: "Runs",
             href: format!("{base}/runs"),
         });
+        if ctx.flows.find(flows::send_orders::KIND).is_some() {
+            tabs.push(NavTab {
+                id: "purchase-orders",
+                label: "Purchase orders",
+                href: format!("{base}/purchase-orders"),
+            });
+        }
         if ctx.flows.find(flows::inventory::KIND).is_some() {
             tabs.push(NavTab {
                 id: "products",
@@ -165,7 +172,7 @@ pub struct FieldView {
     /// The text to show (number), or the chosen value (choice).
     pub value: String,
     pub checked: bool,
-    pub options: &'static [(&'static str, &'static str)],
+    pub options: Vec<(String, String)>,
 }
 
 fn field_views(fields: &[Field], form: &FormValues) -> Vec<FieldView> {
@@ -173,11 +180,18 @@ fn field_views(fields: &[Field], form: &FormValues) -> Vec<FieldView> {
         .iter()
         .map(|f| {
             let value = form.get(f.name).cloned().unwrap_or_default();
+            let owned = |o: &[(&str, &str)]| {
+                o.iter()
+                    .map(|(v, l)| ((*v).to_owned(), (*l).to_owned()))
+                    .collect::<Vec<_>>()
+            };
             let (kind, options) = match f.kind {
-                FieldKind::Checkbox { .. } => ("checkbox", &[][..]),
-                FieldKind::Number { .. } => ("number", &[][..]),
-                FieldKind::Choice { options, .. } => ("choice", options),
-                FieldKind::Text { .. } => ("text", &[][..]),
+                FieldKind::Checkbox { .. } => ("checkbox", Vec::new()),
+                FieldKind::Number { .. } => ("number", Vec::new()),
+                FieldKind::Text { .. } => ("text", Vec::new()),
+                FieldKind::Choice { options, .. } => ("choice", owned(options)),
+                // Filled by `load_choices` (the flow loads them per connection).
+                FieldKind::LoadedChoice { .. } => ("choice", Vec::new()),
             };
             FieldView {
                 name: f.name,
@@ -263,6 +277,25 @@ async fn with_status(
     connection_id: i64,
     flow: &dyn Flow,
 ) -> Result<SettingsPage, AppError> {
+    for (view, field) in page.fields.iter_mut().zip(flow.fields()) {
+        if matches!(field.kind, FieldKind::LoadedChoice { .. }) {
+            match flow
+                .field_choices(ctx, tenant.id(), connection_id, field.name)
+                .await
+            {
+                Ok(options) => view.options = options,
+                Err(why) => {
+                    view.options = vec![(view.value.clone(), view.value.clone())];
+                    if page.errors.get(field.name).is_none() {
+                        page.errors.add(
+                            field.name,
+                            format!("The options could not be loaded from the store: {why}"),
+                        );
+                    }
+                }
+            }
+        }
+    }
     let now = db::now();
     let row = db::flows::find(&ctx.db, tenant.id(), connection_id, flow.kind()).await?;
     page.next_run = row
@@ -319,7 +352,15 @@ pub async fn save_flow_settings(
     let nav = ConnectionNav::load(&tenant, &ctx, connection_id, flow.kind()).await?;
     let mut form = form.into_inner();
     form.remove("csrf_token");
-    match FlowConfig::parse_form(flow.schedule(), flow.fields(), &form) {
+    let mut parsed = FlowConfig::parse_form(flow.schedule(), flow.fields(), &form);
+    if let Ok(config) = &parsed
+        && let Err(problems) =
+            flows::check_loaded_choices(&ctx, tenant.id(), connection_id, flow.as_ref(), config)
+                .await
+    {
+        parsed = Err(problems);
+    }
+    match parsed {
         Ok(config) => {
             let was_enabled = db::flows::find(&ctx.db, tenant.id(), connection_id, flow.kind())
                 .await?

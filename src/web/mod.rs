@@ -28,6 +28,7 @@ pub mod oauth_clients;
 pub mod pages;
 pub mod placed_orders;
 pub mod products;
+pub mod purchase_orders;
 pub mod render;
 pub mod runs;
 pub mod session;
@@ -84,6 +85,15 @@ tenant_routes! {
     get "/connections/{connection_id}/events" => placed_orders::list_events,
     get "/connections/{connection_id}/sales-channels" => placed_orders::sales_channels,
     post "/connections/{connection_id}/sales-channels" => placed_orders::save_sales_channels,
+    get "/connections/{connection_id}/purchase-orders" => purchase_orders::list,
+    post "/connections/{connection_id}/purchase-orders" => purchase_orders::create,
+    get "/connections/{connection_id}/purchase-orders/new" => purchase_orders::new_form,
+    get "/connections/{connection_id}/purchase-orders/template.csv" => purchase_orders::template_csv,
+    post "/connections/{connection_id}/purchase-orders/upload" => purchase_orders::upload,
+    get "/connections/{connection_id}/purchase-orders/{po_id}" => purchase_orders::show,
+    get "/connections/{connection_id}/purchase-orders/{po_id}/preview" => purchase_orders::preview,
+    post "/connections/{connection_id}/purchase-orders/{po_id}/retry" => purchase_orders::retry,
+    post "/connections/{connection_id}/purchase-orders/{po_id}/cancel" => purchase_orders::cancel,
     get "/api-keys" => api_keys::list_api_keys,
     post "/api-keys" => api_keys::create_api_key,
     post "/api-keys/{api_key_id}/revoke" => api_keys::revoke_api_key,

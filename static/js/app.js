@@ -190,3 +190,15 @@ if (document.querySelector("[data-shown-once]")) {
 
   document.querySelectorAll("[data-progress-url]").forEach(watch);
 })();
+
+// A file input marked data-fill="ID" reads the chosen text file into the textarea #ID, so
+// a CSV upload is sent as an ordinary (CSRF-checked) form; without this script, paste it.
+document.addEventListener("change", (event) => {
+  const input = event.target;
+  if (!input.matches("input[type=file][data-fill]") || !input.files || !input.files[0]) return;
+  const target = document.getElementById(input.dataset.fill);
+  if (!target) return;
+  input.files[0].text().then((text) => {
+    target.value = text;
+  });
+});

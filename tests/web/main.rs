@@ -35,6 +35,8 @@ mod order_webhooks_durability;
 mod partner_api;
 mod schemathesis;
 mod security;
+mod send_orders;
+mod send_orders_browser;
 mod shipments;
 mod shipments_browser;
 mod vault;

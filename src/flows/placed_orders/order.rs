@@ -246,7 +246,7 @@ pub(super) async fn handle(
         return Ok(Verdict::Skipped(why));
     }
     let lines: Vec<Value> = client
-        .get_v2_list(&format!("/v2/orders/{order_id}/products?limit=250"))
+        .get_json_or_default(&format!("/v2/orders/{order_id}/products?limit=250"))
         .await
         .map_err(bc_failure)?;
     let order_source = text(order, "order_source");

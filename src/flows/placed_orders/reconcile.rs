@@ -139,7 +139,7 @@ async fn reconcile(
             .append_pair("page", &page.to_string())
             .finish();
         let orders: Vec<Value> = client
-            .get_v2_list(&format!("/v2/orders?{query}"))
+            .get_json_or_default(&format!("/v2/orders?{query}"))
             .await
             .map_err(bc_failure)?;
         let count = orders.len();

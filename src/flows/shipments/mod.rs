@@ -125,7 +125,7 @@ impl Flow for GetShipments {
         tenant_id: i64,
         connection_id: i64,
         config: &'a FlowConfig,
-    ) -> BoxFuture<'a, ()> {
+    ) -> BoxFuture<'a, Result<(), DbError>> {
         Box::pin(async move {
             let listen = config
                 .decode::<ShipmentSettings>()
@@ -138,6 +138,7 @@ impl Flow for GetShipments {
             if let Err(e) = result {
                 tracing::warn!(error = %e, connection_id, "get shipments: webhooks not (un)registered; the next run's check retries");
             }
+            Ok(())
         })
     }
 

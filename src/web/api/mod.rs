@@ -15,6 +15,7 @@ pub mod events;
 pub mod inventory;
 pub mod openapi;
 pub mod problem;
+pub mod purchase_orders;
 pub mod runs;
 pub mod shipments;
 
@@ -56,6 +57,9 @@ api_routes! {
     get "/shipments" => shipments::list_shipments,
     get "/connections/{id}/shipments" => shipments::list_connection_shipments,
     get "/events" => events::list_events,
+    post "/connections/{id}/purchase-orders" => purchase_orders::create_purchase_order,
+    get "/connections/{id}/purchase-orders" => purchase_orders::list_purchase_orders,
+    get "/connections/{id}/purchase-orders/{po_number}" => purchase_orders::show_purchase_order,
 }
 
 /// No route matched: 405 (with `Allow`) when the path exists for other methods, else 404.
@@ -102,8 +106,8 @@ pub use crate::partner_api::rfc3339;
 /// naming the parameter).
 #[derive(Debug, Deserialize, Default)]
 pub struct PageQuery {
-    limit: Option<String>,
-    cursor: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
 }
 
 /// A parsed page request: how many, and after which key.

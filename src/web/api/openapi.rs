@@ -8,13 +8,14 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{connections, events, inventory, problem, runs, shipments};
+use super::{connections, events, inventory, problem, purchase_orders, runs, shipments};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "cartbridge partner API",
-        description = "Read a connection's inventory, stock changes, shipments and runs, and start runs. \
+        description = "Read a connection's inventory, stock changes, shipments, events and runs, start runs, and send \
+            purchase orders (idempotent on `po_number`). \
             Authenticate with an API key: `Authorization: Bearer cbk_…`. Lists take `limit` \
             (1–500, default 100) and `cursor`, and answer `{\"data\": [...], \"next_cursor\"}`. \
             Errors are RFC 9457 problem details (`application/problem+json`)."
@@ -33,6 +34,9 @@ use super::{connections, events, inventory, problem, runs, shipments};
         shipments::list_shipments,
         shipments::list_connection_shipments,
         events::list_events,
+        purchase_orders::create_purchase_order,
+        purchase_orders::list_purchase_orders,
+        purchase_orders::show_purchase_order,
     ),
     components(schemas(problem::Problem)),
     modifiers(&BearerKey),
@@ -42,6 +46,7 @@ use super::{connections, events, inventory, problem, runs, shipments};
         (name = "runs", description = "Flow runs"),
         (name = "shipments", description = "Shipments recorded by Get Shipments, with carrier and tracking"),
         (name = "events", description = "Events sent to partners (order.placed)"),
+        (name = "purchase-orders", description = "Purchase orders sent into the store as orders (Send Orders)"),
         (name = "meta", description = "This document"),
     )
 )]

@@ -10,6 +10,7 @@ pub mod inventory;
 pub mod logs;
 pub mod partner;
 pub mod process;
+pub mod purchase_orders;
 pub mod shipments;
 pub mod smtp;
 

@@ -77,6 +77,14 @@ pub enum Fault {
     /// write. An answer without a body (a 204) is sent as a 200 announcing `{}` and cut
     /// after `{`.
     DropAfterWrite { path_prefix: String, times: usize },
+    /// Process the request (a POST creates its order), then wait `delay` before
+    /// answering: the store did the write, the client hears nothing for that long (a
+    /// process killed meanwhile never learns the outcome).
+    HangAfterWrite {
+        delay: Duration,
+        path_prefix: String,
+        times: usize,
+    },
 }
 
 impl Fault {
@@ -87,7 +95,8 @@ impl Fault {
             | Fault::Slow { path_prefix, .. }
             | Fault::Malformed { path_prefix, .. }
             | Fault::RepeatFirstPage { path_prefix, .. }
-            | Fault::DropAfterWrite { path_prefix, .. } => path_prefix,
+            | Fault::DropAfterWrite { path_prefix, .. }
+            | Fault::HangAfterWrite { path_prefix, .. } => path_prefix,
         }
     }
     pub(crate) fn times_mut(&mut self) -> &mut usize {
@@ -97,7 +106,8 @@ impl Fault {
             | Fault::Slow { times, .. }
             | Fault::Malformed { times, .. }
             | Fault::RepeatFirstPage { times, .. }
-            | Fault::DropAfterWrite { times, .. } => times,
+            | Fault::DropAfterWrite { times, .. }
+            | Fault::HangAfterWrite { times, .. } => times,
         }
     }
 }

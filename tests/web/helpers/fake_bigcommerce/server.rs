@@ -171,6 +171,11 @@ pub(super) async fn dispatch(
             inc.query.pairs.push(("page".to_string(), "1".to_string()));
             process(&mut lock(&data), &inc)
         }
+        Some(Fault::HangAfterWrite { delay, .. }) => {
+            let answer = process(&mut lock(&data), &inc);
+            tokio::time::sleep(delay).await;
+            answer
+        }
         Some(Fault::DropAfterWrite { .. }) | None => process(&mut lock(&data), &inc),
     };
 
