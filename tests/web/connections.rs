@@ -129,14 +129,14 @@ async fn create_and_test_reaches_the_store_and_reports_what_each_flow_can_do() {
         .filter(|r| r.path != "/stores/abc123/v2/store")
         .map(|r| r.path.as_str())
         .collect();
-    let mut scopes = Vec::new();
+    // (A path two scopes share, read and write, is sent once: a GET proves read access.)
     let mut want = Vec::new();
     for (_, needs) in cartbridge::flows::Registry::standard().scope_needs() {
         for probe in needs {
-            if !scopes.contains(&probe.scope) {
-                scopes.push(probe.scope);
-                let path = probe.path.split('?').next().unwrap_or_default();
-                want.push(format!("/stores/abc123{path}"));
+            let path = probe.path.split('?').next().unwrap_or_default();
+            let path = format!("/stores/abc123{path}");
+            if !want.contains(&path) {
+                want.push(path);
             }
         }
     }
