@@ -212,6 +212,7 @@ pub async fn build_context_with(
 fn handlers_for(flows: &Registry) -> crate::jobs::Handlers {
     let mut handlers = flows.handlers();
     handlers.register(Arc::new(crate::partner_api::webhooks::DeliveryJobs));
+    handlers.register(Arc::new(crate::mailer::EmailJobs));
     handlers
 }
 
