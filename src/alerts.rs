@@ -137,8 +137,8 @@ async fn observe(ctx: &AppContext, alert: &Alert<'_>, active: bool) -> Result<De
             .render()
             .unwrap_or_default(),
         };
-        if let Err(e) = ctx.mailer.send(email).await {
-            tracing::warn!(error = %e, "cannot send an alert email");
+        if let Err(e) = crate::mailer::enqueue(ctx, Some(alert.tenant_id), email).await {
+            tracing::warn!(error = %e, "cannot queue an alert email");
         }
     }
     tracing::info!(

@@ -218,6 +218,7 @@ fn handlers_for(flows: &Registry) -> crate::jobs::Handlers {
     let mut handlers = flows.handlers();
     handlers.register(Arc::new(crate::partner_api::webhooks::DeliveryJobs));
     handlers.register(Arc::new(crate::inbound::InboxJobs));
+    handlers.register(Arc::new(crate::mailer::EmailJobs));
     handlers
 }
 

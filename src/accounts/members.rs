@@ -75,16 +75,19 @@ pub async fn invite(
     )
     .await?;
     let link = ctx.link("/invitations/accept", &token);
-    ctx.mailer
-        .send(messages::invitation(
+    crate::mailer::enqueue(
+        ctx,
+        Some(actor.tenant_id),
+        messages::invitation(
             email,
             &link,
             &actor.tenant_name,
             &actor.email,
             role.as_str(),
             INVITATION_TTL_DAYS,
-        ))
-        .await?;
+        ),
+    )
+    .await?;
     Ok(id)
 }
 

@@ -109,9 +109,12 @@ pub async fn signup(
     };
     tracing::info!(tenant_id, user_id, "signed up");
     let link = ctx.link("/verify-email", &token);
-    ctx.mailer
-        .send(messages::verify_email(email, &link, company.as_str()))
-        .await?;
+    crate::mailer::enqueue(
+        ctx,
+        Some(tenant_id),
+        messages::verify_email(email, &link, company.as_str()),
+    )
+    .await?;
     Ok(user_id)
 }
 
@@ -163,16 +166,19 @@ async fn send_verification(
         db::now() + VERIFY_TTL_SECS,
     )
     .await?;
-    let company = db::tenants::memberships_of(&ctx.db, user.id)
+    let first = db::tenants::memberships_of(&ctx.db, user.id)
         .await?
         .into_iter()
-        .next()
-        .map(|m| m.tenant_name)
-        .unwrap_or_default();
+        .next();
+    let tenant_id = first.as_ref().map(|m| m.tenant_id);
+    let company = first.map(|m| m.tenant_name).unwrap_or_default();
     let link = ctx.link("/verify-email", &token);
-    ctx.mailer
-        .send(messages::verify_email(email, &link, &company))
-        .await?;
+    crate::mailer::enqueue(
+        ctx,
+        tenant_id,
+        messages::verify_email(email, &link, &company),
+    )
+    .await?;
     Ok(())
 }
 
@@ -360,9 +366,17 @@ pub async fn send_password_link(
     purpose: Purpose,
 ) -> Result<(), AccountError> {
     let (link, ttl) = password_link(ctx, user_id, purpose).await?;
-    ctx.mailer
-        .send(messages::reset_password(email, link.expose(), ttl / 60))
-        .await?;
+    let tenant_id = db::tenants::memberships_of(&ctx.db, user_id)
+        .await?
+        .into_iter()
+        .next()
+        .map(|m| m.tenant_id);
+    crate::mailer::enqueue(
+        ctx,
+        tenant_id,
+        messages::reset_password(email, link.expose(), ttl / 60),
+    )
+    .await?;
     Ok(())
 }
 

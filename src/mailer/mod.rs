@@ -12,6 +12,9 @@ use lettre::{
 use crate::domain::{Email, Secret};
 
 pub mod messages;
+pub mod queue;
+
+pub use queue::{EmailJobs, enqueue};
 
 /// An email ready to send: text and HTML bodies of the same content.
 #[derive(Debug, Clone)]
@@ -29,6 +32,8 @@ pub enum MailError {
     Build(String),
     #[error("cannot deliver the message: {0}")]
     Deliver(String),
+    #[error("cannot queue the message: {0}")]
+    Queue(String),
 }
 
 /// A body sent as written (7bit, or 8bit for non-ASCII text), so that a link in it stays

@@ -53,14 +53,17 @@ pub async fn send_link_confirmation(
     )
     .await?;
     let link = ctx.link("/bigcommerce/link/confirm", &token);
-    ctx.mailer
-        .send(crate::mailer::messages::confirm_app_link(
+    crate::mailer::enqueue(
+        ctx,
+        Some(pending.tenant_id),
+        crate::mailer::messages::confirm_app_link(
             email,
             &link,
             &pending.store_hash,
             LINK_TTL_SECS / 3600,
-        ))
-        .await?;
+        ),
+    )
+    .await?;
     Ok(())
 }
 

@@ -33,7 +33,7 @@ async fn a_person_can_sign_up_verify_log_in_and_log_out() {
     assert_eq!(res.status, 401);
     assert!(res.body.contains("confirm your email"), "{}", res.body);
 
-    let emails = app.emails_to("jane@example.com");
+    let emails = app.emails_to("jane@example.com").await;
     assert_eq!(emails.len(), 1);
     assert!(emails[0].subject.contains("Confirm your email"));
     app.confirm_email(&client, "jane@example.com").await;
@@ -135,7 +135,7 @@ async fn signup_rejects_bad_input_with_a_message_and_changes_nothing() {
         );
         assert_eq!(app.snapshot().await, before, "{email}: nothing changes");
     }
-    assert_eq!(app.emails_to("new@example.com").len(), 0);
+    assert_eq!(app.emails_to("new@example.com").await.len(), 0);
 }
 
 #[tokio::test]
@@ -212,7 +212,7 @@ async fn verification_links_work_once_and_expire() {
             ],
         )
         .await;
-    let link = app.last_link("jane@example.com", "/verify-email");
+    let link = app.last_link("jane@example.com", "/verify-email").await;
     let path = link.strip_prefix(&app.base).unwrap().to_owned();
     let token = path.split("token=").nth(1).unwrap().to_owned();
     app.confirm_email(&client, "jane@example.com").await;
@@ -250,7 +250,7 @@ async fn verification_links_work_once_and_expire() {
     )
     .await;
     let before = app.snapshot().await;
-    let link = app.last_link("late@example.com", "/verify-email");
+    let link = app.last_link("late@example.com", "/verify-email").await;
     let path = link.strip_prefix(&app.base).unwrap().to_owned();
     let expired = client.get(&path).await;
     assert_eq!(expired.status, 400);
@@ -292,7 +292,7 @@ async fn password_reset_by_email_sets_a_new_password_and_ends_other_sessions() {
         .await;
     res.assert_redirect_to("/login");
     assert_eq!(app.snapshot().await, before);
-    assert!(app.emails_to("ghost@example.com").is_empty());
+    assert!(app.emails_to("ghost@example.com").await.is_empty());
     let res = client
         .submit(
             "/password/forgot",
@@ -309,7 +309,7 @@ async fn password_reset_by_email_sets_a_new_password_and_ends_other_sessions() {
             &[("email", "jane@example.com")],
         )
         .await;
-    let link = app.last_link("jane@example.com", "/password/reset");
+    let link = app.last_link("jane@example.com", "/password/reset").await;
     let path = link.strip_prefix(&app.base).unwrap().to_owned();
     let form = client.get(&path).await;
     assert_eq!(form.status, 200);
@@ -386,7 +386,7 @@ async fn password_reset_by_email_sets_a_new_password_and_ends_other_sessions() {
         .await;
     app.execute("UPDATE user_tokens SET expires_at = 1 WHERE purpose = 'reset_password' AND used_at IS NULL").await;
     let before = app.snapshot().await;
-    let link = app.last_link("jane@example.com", "/password/reset");
+    let link = app.last_link("jane@example.com", "/password/reset").await;
     let expired = client.get(link.strip_prefix(&app.base).unwrap()).await;
     assert_eq!(expired.status, 400);
     assert!(expired.body.contains("expired"));
@@ -419,7 +419,9 @@ async fn owners_invite_members_who_join_by_email() {
 
     // The invitee has no account: they choose a password and are signed in.
     let invitee = app.client();
-    let link = app.last_link("new.person@example.com", "/invitations/accept");
+    let link = app
+        .last_link("new.person@example.com", "/invitations/accept")
+        .await;
     let path = link.strip_prefix(&app.base).unwrap().to_owned();
     let accept_page = invitee.get(&path).await;
     assert!(
@@ -479,7 +481,9 @@ async fn owners_invite_members_who_join_by_email() {
             &[("email", "existing@example.com"), ("role", "admin")],
         )
         .await;
-    let link = app.last_link("existing@example.com", "/invitations/accept");
+    let link = app
+        .last_link("existing@example.com", "/invitations/accept")
+        .await;
     let path = link.strip_prefix(&app.base).unwrap().to_owned();
     let token = other.get(&path).await.hidden_input("token").unwrap();
     other
@@ -531,7 +535,9 @@ async fn owners_invite_members_who_join_by_email() {
         )
         .await
         .assert_redirect_to(&members);
-    let link = app.last_link("later@example.com", "/invitations/accept");
+    let link = app
+        .last_link("later@example.com", "/invitations/accept")
+        .await;
     let res = app
         .client()
         .get(link.strip_prefix(&app.base).unwrap())

@@ -437,7 +437,7 @@ async fn each_support_action_writes_one_audit_entry_with_its_reason_and_has_its_
                 1
             ),
             "support.password_reset_sent" => {
-                let link = w.app.last_link("member@acme.test", "/password/reset");
+                let link = w.app.last_link("member@acme.test", "/password/reset").await;
                 assert!(link.contains("token="));
             }
             "support.user_locked" => {
@@ -515,7 +515,7 @@ async fn resend_verification_by_staff_sends_a_new_link_to_an_unconfirmed_member(
             w.tenant
         ))
         .await;
-    let before = w.app.emails_to("pending@acme.test").len();
+    let before = w.app.emails_to("pending@acme.test").await.len();
     let page = format!("/admin/tenants/{}", w.tenant);
     let res = w
         .staff
@@ -526,7 +526,7 @@ async fn resend_verification_by_staff_sends_a_new_link_to_an_unconfirmed_member(
         )
         .await;
     assert_eq!(res.status, 303);
-    assert_eq!(w.app.emails_to("pending@acme.test").len(), before + 1);
+    assert_eq!(w.app.emails_to("pending@acme.test").await.len(), before + 1);
     assert_eq!(w.audit_count("support.verification_resent").await, 1);
     // A confirmed member: refused with a message, nothing written.
     let snapshot = w.app.snapshot().await;

@@ -18,8 +18,9 @@ use crate::helpers::{
     spawn_app_with,
 };
 
-fn alerts_to(app: &TestApp, to: &str) -> Vec<crate::helpers::ReceivedEmail> {
+async fn alerts_to(app: &TestApp, to: &str) -> Vec<crate::helpers::ReceivedEmail> {
     app.emails_to(to)
+        .await
         .into_iter()
         .filter(|e| e.subject.starts_with("cartbridge:"))
         .collect()
@@ -92,9 +93,12 @@ async fn a_flow_failing_n_runs_in_a_row_alerts_once_an_hour_and_on_recovery() {
     drop((owner, member));
 
     runs(&app, tenant, c, "alr001", "failed", 2).await;
-    assert!(alerts_to(&app, "owner@alerts.test").is_empty(), "2 < N = 3");
+    assert!(
+        alerts_to(&app, "owner@alerts.test").await.is_empty(),
+        "2 < N = 3"
+    );
     runs(&app, tenant, c, "alr001", "failed", 1).await;
-    let mails = alerts_to(&app, "owner@alerts.test");
+    let mails = alerts_to(&app, "owner@alerts.test").await;
     assert_eq!(mails.len(), 1, "{mails:?}");
     let mail = &mails[0];
     assert!(
@@ -116,19 +120,19 @@ async fn a_flow_failing_n_runs_in_a_row_alerts_once_an_hour_and_on_recovery() {
         mail.body
             .contains(&app.url(&format!("/t/{tenant}/connections/{c}/flows/inventory")))
     );
-    assert_eq!(alerts_to(&app, "admin@alerts.test").len(), 1);
-    assert!(alerts_to(&app, "member@alerts.test").is_empty());
-    assert!(alerts_to(&app, "quiet@alerts.test").is_empty());
+    assert_eq!(alerts_to(&app, "admin@alerts.test").await.len(), 1);
+    assert!(alerts_to(&app, "member@alerts.test").await.is_empty());
+    assert!(alerts_to(&app, "quiet@alerts.test").await.is_empty());
     // Still failing within the hour: no second email.
     runs(&app, tenant, c, "alr001", "failed", 2).await;
-    assert_eq!(alerts_to(&app, "owner@alerts.test").len(), 1);
+    assert_eq!(alerts_to(&app, "owner@alerts.test").await.len(), 1);
     // An hour later (the test clock), still failing: one more.
     app.ctx.clock.advance(3601);
     runs(&app, tenant, c, "alr001", "failed", 1).await;
-    assert_eq!(alerts_to(&app, "owner@alerts.test").len(), 2);
+    assert_eq!(alerts_to(&app, "owner@alerts.test").await.len(), 2);
     // Recovery: one email, then quiet.
     runs(&app, tenant, c, "alr001", "succeeded", 2).await;
-    let mails = alerts_to(&app, "owner@alerts.test");
+    let mails = alerts_to(&app, "owner@alerts.test").await;
     assert_eq!(mails.len(), 3, "{mails:?}");
     assert!(
         mails[2]
@@ -151,7 +155,7 @@ async fn a_tenants_threshold_decides_n() {
     let actor = fixtures::owner(&app, tenant, "owner@n.test").await;
     let c = fixtures::token_connection(&app, &actor, "Main store", "alr002").await;
     runs(&app, tenant, c, "alr002", "failed", 1).await;
-    assert_eq!(alerts_to(&app, "owner@n.test").len(), 1);
+    assert_eq!(alerts_to(&app, "owner@n.test").await.len(), 1);
 }
 
 #[tokio::test]
@@ -212,6 +216,7 @@ async fn a_connection_failing_auth_alerts_through_smtp_and_recovers() {
             .unwrap();
         assert!(!report.healthy);
     }
+    env.app.email_jobs_settled().await;
     let mails = alerts();
     assert_eq!(mails.len(), 1, "once per hour: {mails:?}");
     assert!(
@@ -233,6 +238,7 @@ async fn a_connection_failing_auth_alerts_through_smtp_and_recovers() {
         .await
         .unwrap();
     assert!(report.healthy, "{:?}", report.problem);
+    env.app.email_jobs_settled().await;
     let mails = alerts();
     assert_eq!(mails.len(), 2);
     assert!(

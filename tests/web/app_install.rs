@@ -219,7 +219,11 @@ async fn install_load_remove_user_uninstall_and_reinstall_end_to_end() {
         Some(TOKEN_1)
     );
     assert_eq!(audit_count(app, "app.installed").await, 1);
-    assert!(app.last_link(OWNER.1, "/password/reset").contains("token="));
+    assert!(
+        app.last_link(OWNER.1, "/password/reset")
+            .await
+            .contains("token=")
+    );
     // The installer is signed in.
     assert_eq!(owner.get(&format!("/t/{tenant}")).await.status, 200);
 
@@ -276,7 +280,7 @@ async fn install_load_remove_user_uninstall_and_reinstall_end_to_end() {
     assert_eq!(app.snapshot().await, before);
 
     // Re-install: same tenant and connection, new token and scopes, back in service.
-    let emails_before = app.emails_to(OWNER.1).len();
+    let emails_before = app.emails_to(OWNER.1).await.len();
     let code = s.issue_code(STORE, OWNER, SCOPE_2, TOKEN_2);
     let page = install(&app.client(), &code).await;
     assert_eq!(page.status, 200, "{}", page.body);
@@ -293,7 +297,7 @@ async fn install_load_remove_user_uninstall_and_reinstall_end_to_end() {
     );
     assert_eq!(audit_count(app, "app.reinstalled").await, 1);
     assert_eq!(
-        app.emails_to(OWNER.1).len(),
+        app.emails_to(OWNER.1).await.len(),
         emails_before,
         "no new account, no new email"
     );
@@ -335,7 +339,7 @@ async fn an_existing_account_with_the_installers_email_is_linked_only_once_its_o
     let s = spawn(None).await;
     let app = &s.app;
     let (_, own_tenant) = app.signup_and_login(OWNER.1, "Shop Ltd").await;
-    let emails_before = app.emails_to(OWNER.1).len();
+    let emails_before = app.emails_to(OWNER.1).await.len();
     let code = s.issue_code(STORE, OWNER, SCOPE_1, TOKEN_1);
     let installer = app.client();
     let page = install(&installer, &code).await;
@@ -372,7 +376,7 @@ async fn an_existing_account_with_the_installers_email_is_linked_only_once_its_o
         200
     );
     assert_eq!(
-        app.emails_to(OWNER.1).len(),
+        app.emails_to(OWNER.1).await.len(),
         emails_before,
         "no set-password email"
     );

@@ -42,7 +42,7 @@ async fn a_person_signs_up_verifies_logs_in_and_out_in_a_real_browser() {
     assert_eq!(b.text("main h1").await, "Check your email");
 
     b.client
-        .goto(&app.last_link("browser@example.com", "/verify-email"))
+        .goto(&app.last_link("browser@example.com", "/verify-email").await)
         .await
         .unwrap();
     b.click("verify-submit").await;

@@ -17,6 +17,7 @@ mod browser;
 mod browser_partner;
 mod cli;
 mod connections;
+mod durable_email;
 mod email;
 mod fake_bigcommerce;
 mod flow_engine;

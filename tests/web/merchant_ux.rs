@@ -69,7 +69,7 @@ pub async fn add_member(
         )
         .await
         .assert_redirect_to(&members);
-    let link = app.last_link(email, "/invitations/accept");
+    let link = app.last_link(email, "/invitations/accept").await;
     let path = link.strip_prefix(&app.base).unwrap().to_owned();
     let member = app.client();
     let token = member.get(&path).await.hidden_input("token").unwrap();
@@ -503,7 +503,7 @@ async fn inviting_someone_already_invited_asks_first_and_changes_nothing_until_c
         before,
         "nothing changed before confirming"
     );
-    assert_eq!(app.emails_to("pat@example.com").len(), 1);
+    assert_eq!(app.emails_to("pat@example.com").await.len(), 1);
 
     let replaced = client
         .submit(
@@ -517,7 +517,7 @@ async fn inviting_someone_already_invited_asks_first_and_changes_nothing_until_c
         )
         .await;
     replaced.assert_redirect_to(&members);
-    assert_eq!(app.emails_to("pat@example.com").len(), 2);
+    assert_eq!(app.emails_to("pat@example.com").await.len(), 2);
     assert_eq!(
         app.scalar_i64("SELECT COUNT(*) FROM invitations WHERE email = 'pat@example.com' AND role = 'member' AND accepted_at IS NULL AND revoked_at IS NULL")
             .await,

@@ -384,7 +384,7 @@ async fn add_member(app: &TestApp, owner: &Client, tenant: i64, email: &str) -> 
         )
         .await
         .assert_redirect_to(&members);
-    let link = app.last_link(email, "/invitations/accept");
+    let link = app.last_link(email, "/invitations/accept").await;
     let path = link.strip_prefix(&app.base).unwrap().to_owned();
     let member = app.client();
     let token = member.get(&path).await.hidden_input("token").unwrap();

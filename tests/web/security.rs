@@ -222,7 +222,7 @@ async fn secrets_never_reach_the_logs() {
         )
         .await;
     assert_eq!(res.status, 303);
-    let verify_link = app.last_link("keeper@example.com", "/verify-email");
+    let verify_link = app.last_link("keeper@example.com", "/verify-email").await;
     let verify_token = verify_link.split("token=").nth(1).unwrap().to_owned();
     // A partner API key (used once) and a webhook signing secret (used to sign a test event).
     let api_key =

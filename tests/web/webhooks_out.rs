@@ -232,7 +232,7 @@ async fn a_410_disables_the_endpoint_and_exhausted_retries_disable_it_and_email_
         8,
         "no ninth attempt"
     );
-    let mails = env.app.emails_to("owner@example.com");
+    let mails = env.app.emails_to("owner@example.com").await;
     let mail = mails
         .iter()
         .find(|m| m.subject.contains("webhook endpoint was disabled"))

@@ -224,7 +224,7 @@ async fn an_existing_account_is_linked_by_the_confirmation_link_emailed_to_it() 
         "linked before confirming"
     );
 
-    let link = app.last_link(VICTIM, "/bigcommerce/link/confirm");
+    let link = app.last_link(VICTIM, "/bigcommerce/link/confirm").await;
     let path = link.strip_prefix(&app.base).expect("own link").to_owned();
     let owner = app.client();
     let before = app.snapshot().await;

@@ -136,7 +136,7 @@ async fn wrong_passwords_from_one_address_do_not_lock_the_owner_out_from_another
 async fn the_sixth_reset_request_for_one_address_within_an_hour_is_refused() {
     let app = spawn_app().await;
     app.signup_and_login(JANE, "Acme").await;
-    let sent_before = app.emails_to(JANE).len();
+    let sent_before = app.emails_to(JANE).await.len();
     for i in 0..5 {
         let client = client_from(&app, 40 + i);
         let res = client
@@ -144,7 +144,7 @@ async fn the_sixth_reset_request_for_one_address_within_an_hour_is_refused() {
             .await;
         assert_eq!(res.status, 303, "request {i}: {}", res.body);
     }
-    assert_eq!(app.emails_to(JANE).len(), sent_before + 5);
+    assert_eq!(app.emails_to(JANE).await.len(), sent_before + 5);
     let before = app.snapshot().await;
     let client = client_from(&app, 46);
     let res = client
@@ -154,7 +154,7 @@ async fn the_sixth_reset_request_for_one_address_within_an_hour_is_refused() {
     assert!(res.body.contains("Too many emails"), "{}", res.body);
     assert!(res.headers.get("retry-after").is_some());
     assert_eq!(
-        app.emails_to(JANE).len(),
+        app.emails_to(JANE).await.len(),
         sent_before + 5,
         "a sixth email was sent"
     );
@@ -176,7 +176,7 @@ async fn verification_emails_are_limited_per_recipient() {
             .await;
         assert_eq!(res.status, 303, "{}", res.body);
     }
-    assert_eq!(app.emails_to(JANE).len(), 5);
+    assert_eq!(app.emails_to(JANE).await.len(), 5);
     let client = client_from(&app, 55);
     let res = client
         .submit(
@@ -187,7 +187,7 @@ async fn verification_emails_are_limited_per_recipient() {
         .await;
     assert_eq!(res.status, 429, "{}", res.body);
     assert!(res.body.contains("Too many emails"), "{}", res.body);
-    assert_eq!(app.emails_to(JANE).len(), 5, "a sixth email was sent");
+    assert_eq!(app.emails_to(JANE).await.len(), 5, "a sixth email was sent");
 }
 
 #[tokio::test]
@@ -224,5 +224,5 @@ async fn signups_are_limited_per_address() {
     assert_eq!(res.status, 429, "{}", res.body);
     assert!(res.body.contains("Too many sign-ups"), "{}", res.body);
     assert_eq!(app.snapshot().await, before);
-    assert!(app.emails_to("user10@corp.example").is_empty());
+    assert!(app.emails_to("user10@corp.example").await.is_empty());
 }

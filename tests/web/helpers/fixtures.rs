@@ -89,6 +89,8 @@ pub async fn finished_run(
     db::runs::finish(&app.db, tenant_id, id, status, None)
         .await
         .expect("finish the run");
+    // A queued email (an alert) must not be the job claimed here.
+    app.email_jobs_settled().await;
     let claimed = db::jobs::claim(&app.db, "fixture", 60)
         .await
         .expect("claim")

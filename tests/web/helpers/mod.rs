@@ -255,8 +255,77 @@ impl TestApp {
         self.data_dir.path().join("outbox")
     }
 
-    /// Every email written to the outbox for `to`, oldest first.
-    pub fn emails_to(&self, to: &str) -> Vec<ReceivedEmail> {
+    /// Waits (polling, generous timeout) until no email job is running or due: email goes
+    /// through the job queue, so a request's email is sent by a worker shortly after it.
+    /// With no workers (`jobs.workers = 0`), runs the due email jobs here instead (and
+    /// only those: a test's other jobs stay queued for it to run).
+    pub async fn email_jobs_settled(&self) {
+        if self.ctx.jobs.workers == 0 {
+            self.send_queued_email_here().await;
+            return;
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let now = cartbridge::db::now();
+            let pending = self
+                .scalar_i64(&format!(
+                    "SELECT COUNT(*) FROM jobs WHERE kind = 'email' AND (status = 'running' \
+                     OR (status = 'queued' AND run_at <= {now}))"
+                ))
+                .await;
+            if pending == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{pending} email jobs still pending after 30 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn send_queued_email_here(&self) {
+        loop {
+            let now = cartbridge::db::now();
+            let id = self
+                .scalar_i64(&format!(
+                    "SELECT COALESCE(MIN(id), 0) FROM jobs WHERE kind = 'email' \
+                     AND status = 'queued' AND run_at <= {now}"
+                ))
+                .await;
+            if id == 0 {
+                return;
+            }
+            let tenant_id = self
+                .scalar_i64(&format!("SELECT tenant_id FROM jobs WHERE id = {id}"))
+                .await;
+            let row = cartbridge::db::jobs::find_for_tenant(&self.db, tenant_id, id)
+                .await
+                .expect("read the email job")
+                .expect("the email job");
+            let job = cartbridge::jobs::Job {
+                id,
+                tenant_id,
+                connection_id: row.connection_id,
+                kind: row.kind,
+                payload: row.payload,
+                attempts: row.attempts + 1,
+                max_attempts: row.max_attempts,
+            };
+            let status = match self.ctx.handlers.execute(&self.ctx, &job).await {
+                Ok(()) => "done",
+                Err(_) => "dead",
+            };
+            self.execute(&format!(
+                "UPDATE jobs SET status = '{status}', attempts = attempts + 1 WHERE id = {id}"
+            ))
+            .await;
+        }
+    }
+
+    /// Every email written to the outbox for `to`, oldest first (once queued email is sent).
+    pub async fn emails_to(&self, to: &str) -> Vec<ReceivedEmail> {
+        self.email_jobs_settled().await;
         let mut files: Vec<_> = std::fs::read_dir(self.outbox_dir())
             .map(|dir| dir.filter_map(Result::ok).map(|e| e.path()).collect())
             .unwrap_or_default();
@@ -271,9 +340,10 @@ impl TestApp {
     }
 
     /// The newest link to `path` emailed to `to`.
-    pub fn last_link(&self, to: &str, path: &str) -> String {
+    pub async fn last_link(&self, to: &str, path: &str) -> String {
         let prefix = self.url(path);
         self.emails_to(to)
+            .await
             .iter()
             .rev()
             .find_map(|e| e.link(&prefix))
@@ -284,6 +354,8 @@ impl TestApp {
     /// in the schema, so a new table is covered without anyone listing it), as text:
     /// compare before and after to prove that a request changed nothing.
     pub async fn snapshot(&self) -> BTreeMap<String, Vec<String>> {
+        // A queued email finishing mid-comparison would show as a change.
+        self.email_jobs_settled().await;
         let mut out: BTreeMap<String, Vec<String>> = self
             .snapshot_of(SNAPSHOT_TABLES)
             .await
@@ -492,7 +564,7 @@ impl TestApp {
 
     /// Opens the newest verification link sent to `email` and confirms it.
     pub async fn confirm_email(&self, client: &Client, email: &str) {
-        let link = self.last_link(email, "/verify-email");
+        let link = self.last_link(email, "/verify-email").await;
         let path = link
             .strip_prefix(&self.base)
             .expect("link to this app")

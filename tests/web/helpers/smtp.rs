@@ -17,7 +17,14 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind SMTP");
+        Self::start_on(0).await
+    }
+
+    /// A server on `port` of 127.0.0.1 (0: any free port).
+    pub async fn start_on(port: u16) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("bind SMTP");
         let port = listener.local_addr().expect("addr").port();
         let messages = Arc::new(Mutex::new(Vec::new()));
         let store = messages.clone();
@@ -31,6 +38,19 @@ impl SmtpServer {
 
     pub fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Waits (polling, up to 30 s) until at least `count` messages have arrived: email is
+    /// sent by a job worker after the request that queued it. Returns every message.
+    pub async fn wait_for(&self, count: usize) -> Vec<ReceivedEmail> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let received = self.received();
+            if received.len() >= count || std::time::Instant::now() >= deadline {
+                return received;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     pub fn received(&self) -> Vec<ReceivedEmail> {
