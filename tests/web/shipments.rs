@@ -687,6 +687,38 @@ async fn the_api_lists_shipments_per_tenant_and_connection_and_the_page_searches
     api.get("/api/v1/connections/999999/shipments")
         .await
         .assert_problem(404);
+    // The PO's own resource carries its shipments, and its page lists them with the link.
+    let po_resource = api
+        .get(&format!(
+            "/api/v1/connections/{}/purchase-orders/PO-API-7",
+            env.connection
+        ))
+        .await;
+    assert_eq!(po_resource.status, 200, "{}", po_resource.body);
+    let po_json = po_resource.json();
+    assert_eq!(po_json["status"], "shipped", "{po_json}");
+    assert_eq!(
+        po_json["shipments"].as_array().map(Vec::len),
+        Some(1),
+        "{po_json}"
+    );
+    assert_eq!(po_json["shipments"][0]["tracking_number"], "1ZAPI777");
+    let detail = env
+        .client
+        .get(&format!(
+            "/t/{}/connections/{}/purchase-orders/{po}",
+            env.tenant, env.connection
+        ))
+        .await;
+    assert_eq!(detail.status, 200);
+    assert!(
+        detail.body.contains("id=\"po-shipments\"")
+            && detail
+                .body
+                .contains("href=\"https://track.aftership.com/ups/1ZAPI777\""),
+        "{}",
+        detail.body
+    );
     api.get("/api/v1/shipments?cursor=nope")
         .await
         .assert_problem(422);

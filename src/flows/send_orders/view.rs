@@ -1,7 +1,7 @@
 //! The one view of a purchase order that the API returns (and its pages read): the PO as
 //! submitted, its status, the BigCommerce order id, the reason of a failure, its lines
-//! with resolved ids, and its attempts. Build it only through [`load`]/[`build`], so a
-//! later issue (shipments) adds its array in one place.
+//! with resolved ids, its attempts, and the shipments Get Shipments recorded for it. Build
+//! it only through [`load`]/[`build`].
 
 use serde::Serialize;
 use serde_json::Value;
@@ -12,6 +12,7 @@ use crate::{
     db::{
         DbError,
         purchase_orders::{self as pos, AttemptRow, LineRow, PoRow},
+        shipments::{self, ShipmentView},
     },
     partner_api::rfc3339,
 };
@@ -41,6 +42,8 @@ pub struct PurchaseOrderView {
     pub purchase_order: Value,
     pub lines: Vec<PoLineView>,
     pub attempts: Vec<PoAttemptView>,
+    /// The shipments recorded for this PO's order (carrier, tracking, items), oldest first.
+    pub shipments: Vec<ShipmentView>,
 }
 
 /// A line and the ids it resolved to.
@@ -96,8 +99,13 @@ impl From<AttemptRow> for PoAttemptView {
     }
 }
 
-/// The view of a PO row with its lines and attempts.
-pub fn build(row: PoRow, lines: Vec<LineRow>, attempts: Vec<AttemptRow>) -> PurchaseOrderView {
+/// The view of a PO row with its lines, attempts and shipments.
+pub fn build(
+    row: PoRow,
+    lines: Vec<LineRow>,
+    attempts: Vec<AttemptRow>,
+    shipments: Vec<ShipmentView>,
+) -> PurchaseOrderView {
     PurchaseOrderView {
         id: row.id,
         connection_id: row.connection_id,
@@ -113,12 +121,14 @@ pub fn build(row: PoRow, lines: Vec<LineRow>, attempts: Vec<AttemptRow>) -> Purc
         sent_at: row.sent_at.map(rfc3339),
         lines: lines.into_iter().map(PoLineView::from).collect(),
         attempts: attempts.into_iter().map(PoAttemptView::from).collect(),
+        shipments,
     }
 }
 
-/// Loads the lines and attempts of `row` and builds its view.
+/// Loads the lines, attempts and shipments of `row` and builds its view.
 pub async fn load(ctx: &AppContext, row: PoRow) -> Result<PurchaseOrderView, DbError> {
     let lines = pos::lines(&ctx.db, row.tenant_id, row.id).await?;
     let attempts = pos::attempts(&ctx.db, row.tenant_id, row.id).await?;
-    Ok(build(row, lines, attempts))
+    let shipments = shipments::for_purchase_order(&ctx.db, row.tenant_id, row.id).await?;
+    Ok(build(row, lines, attempts, shipments))
 }
