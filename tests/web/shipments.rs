@@ -63,6 +63,76 @@ async fn watching(which: &str) -> InventoryEnv {
     env
 }
 
+/// The whole bridge, with no stand-in: a partner POSTs a purchase order, Send Orders makes
+/// the store order, the supplier ships it in two parts, and Get Shipments records each part
+/// once, maps its items to the PO's lines and SKUs, and moves the PO to partially shipped,
+/// then shipped, as the PO's own API resource shows.
+#[tokio::test]
+async fn a_po_sent_by_send_orders_and_shipped_in_two_parts_goes_partially_shipped_then_shipped() {
+    use crate::helpers::{
+        inventory::STORE as ORDERS_STORE,
+        purchase_orders::{orders_env, po_body},
+    };
+    let orders = orders_env(|_| {}).await;
+    orders.enable("guest").await;
+    let res = orders.post(&po_body("PO-BRIDGE-1")).await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let sent = orders.wait_for("PO-BRIDGE-1", "sent").await;
+    let order = sent["bc_order_id"].as_i64().expect("the order id");
+    let po = sent["id"].as_i64().expect("the PO id");
+    let env = &orders.env;
+    save_settings(env, "sent", false).await;
+    let first_run = run(env, RunMode::Auto).await;
+    assert_eq!(first_run.status, "succeeded", "{:?}", first_run.error);
+
+    let line_of = |sku: &str| {
+        env.fake
+            .order_products(ORDERS_STORE, order)
+            .iter()
+            .find(|p| p["sku"] == sku)
+            .and_then(|p| p["id"].as_i64())
+            .unwrap_or_else(|| panic!("the order has a line for {sku}"))
+    };
+    let (widget, gadget) = (line_of("SKU-100-1"), line_of("SKU-200"));
+    let first = env.fake.ship(
+        ORDERS_STORE,
+        order,
+        json!({"tracking_number": "1ZBRIDGE1", "shipping_provider": "ups",
+               "items": [{"order_product_id": widget, "quantity": 2}]}),
+    );
+    let r = run(env, RunMode::Auto).await;
+    assert_eq!(
+        (r.status.as_str(), r.created, r.failed),
+        ("succeeded", 1, 0),
+        "{:?}",
+        r.error
+    );
+    assert_eq!(po_status(env, po).await, "partially_shipped");
+    let again = run(env, RunMode::Auto).await;
+    assert_eq!((again.created, again.updated), (0, 0), "each shipment once");
+    let second = env.fake.ship(
+        ORDERS_STORE,
+        order,
+        json!({"tracking_number": "1ZBRIDGE2", "shipping_provider": "ups",
+               "items": [{"order_product_id": gadget, "quantity": 1}]}),
+    );
+    let r = run(env, RunMode::Auto).await;
+    assert_eq!((r.created, r.updated), (1, 0));
+    let shipped = orders.wait_for("PO-BRIDGE-1", "shipped").await;
+    let shipments = shipped["shipments"].as_array().expect("shipments").clone();
+    assert_eq!(shipments.len(), 2, "{shipped}");
+    assert_eq!(shipments[0]["shipment_id"], first);
+    assert_eq!(shipments[1]["shipment_id"], second);
+    assert_eq!(shipments[0]["items"][0]["sku"], "SKU-100-1");
+    assert_eq!(shipments[0]["items"][0]["quantity"], 2);
+    assert_eq!(shipments[1]["items"][0]["sku"], "SKU-200");
+    assert_eq!(
+        env.fake.orders(ORDERS_STORE).len(),
+        1,
+        "one store order for the PO"
+    );
+}
+
 #[tokio::test]
 async fn a_po_shipped_in_two_parts_is_recorded_once_per_shipment_and_goes_partially_shipped_then_shipped()
  {

@@ -326,8 +326,10 @@ mod tests {
         text.push('\n');
         let bad = parse(&text).expect_err("bad rows");
         let lines: Vec<u64> = bad.iter().map(|b| b.line).collect();
-        assert_eq!(lines, [4, 5], "{bad:?}");
+        // Line 5 lost the zip of both its addresses: each bad field is listed.
+        assert_eq!(lines, [4, 5, 5], "{bad:?}");
         assert!(bad[0].reason.starts_with("quantity:"), "{bad:?}");
         assert!(bad[1].reason.starts_with("billing_zip:"), "{bad:?}");
+        assert!(bad[2].reason.starts_with("shipping_zip:"), "{bad:?}");
     }
 }
