@@ -11,6 +11,7 @@
 //!     [--latency-ms 500] [--quota 150/30000]
 //! cargo run --release --bin bench -- api --variants 300000 [--clients 50]
 //! cargo run --release --bin bench -- webhooks [--deliveries 50000] [--connections 64] [--database-url postgres://…]
+//! cargo run --release --bin bench -- orders [--pos 1000] [--clients 16] [--latency-ms 200] [--database-url postgres://…]
 //! ```
 
 #![allow(clippy::print_stdout)]
@@ -24,6 +25,9 @@ mod api;
 
 #[path = "bench/webhooks.rs"]
 mod webhooks;
+
+#[path = "bench/orders.rs"]
+mod orders;
 
 use std::{
     collections::BTreeMap,
@@ -105,6 +109,22 @@ enum BenchCommand {
         /// Concurrent keep-alive connections.
         #[arg(long, default_value_t = 64)]
         connections: usize,
+        /// Database URL (default: a new SQLite file in a temporary folder).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// Send Orders: purchase orders POSTed to the release `cartbridge serve` until each is a
+    /// BigCommerce order on the fake (POs/s from API acceptance to order).
+    Orders {
+        /// Purchase orders to send.
+        #[arg(long, default_value_t = 1_000)]
+        pos: usize,
+        /// Concurrent API clients.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Delay of every answer of the fake BigCommerce.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
         /// Database URL (default: a new SQLite file in a temporary folder).
         #[arg(long)]
         database_url: Option<String>,
@@ -202,6 +222,17 @@ fn main() -> anyhow::Result<()> {
         } => runtime.block_on(webhooks::run(webhooks::WebhooksBench {
             deliveries,
             connections,
+            database_url,
+        })),
+        BenchCommand::Orders {
+            pos,
+            clients,
+            latency_ms,
+            database_url,
+        } => runtime.block_on(orders::run(orders::OrdersBench {
+            pos,
+            clients,
+            latency_ms,
             database_url,
         })),
         BenchCommand::ApiServer {

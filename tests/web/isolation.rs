@@ -81,6 +81,15 @@ async fn another_tenants_routes_are_404_and_change_nothing() {
         .scalar_i64("SELECT MAX(id) FROM webhook_deliveries")
         .await;
 
+    // A failed PO of the victim (its pages, Preview, Retry and Cancel are swept).
+    app.execute(&format!(
+        "INSERT INTO purchase_orders (tenant_id, connection_id, po_number, source, body, body_hash, status, \
+         customer_email, failure_reason, created_at, updated_at) VALUES ({victim_tenant}, {connection_id}, \
+         'PO-VICTIM', 'api', '{{}}', 'h', 'failed', 'buyer@victim.example', 'Unknown SKU.', 0, 0)"
+    ))
+    .await;
+    let po_id = app.scalar_i64("SELECT MAX(id) FROM purchase_orders").await;
+
     assert_tenant_isolation(
         &app,
         &outsider,
@@ -95,6 +104,7 @@ async fn another_tenants_routes_are_404_and_change_nothing() {
             ("api_key_id", api_key_id.to_string()),
             ("endpoint_id", endpoint_id.to_string()),
             ("delivery_id", delivery_id.to_string()),
+            ("po_id", po_id.to_string()),
         ],
     )
     .await;

@@ -119,11 +119,14 @@ pub async fn tenants(
     query: web::Query<SearchQuery>,
     ctx: web::Data<AppContext>,
 ) -> Result<HttpResponse, AppError> {
+    // Control characters (a NUL, which PostgreSQL text refuses) are never part of a name,
+    // email or store hash: they are dropped, so such a search finds what the rest names.
     let q: String = query
         .q
         .clone()
         .unwrap_or_default()
         .chars()
+        .filter(|c| !c.is_control())
         .take(200)
         .collect();
     let tenants = admin::search(&ctx, &q).await?;

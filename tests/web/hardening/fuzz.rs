@@ -166,6 +166,7 @@ async fn no_get_route_answers_5xx_to_junk_in_its_query() {
                     .replace("{run_id}", "1")
                     .replace("{flow}", "inventory")
                     .replace("{endpoint_id}", "1")
+                    .replace("{po_id}", "1")
                     .replace("{oauth_client_id}", "1"),
             );
         }
