@@ -134,14 +134,23 @@ impl Browser {
             .unwrap_or_else(|e| panic!("cannot click #{id}: {e}"));
     }
 
-    /// The visible text of the first element matching the CSS selector.
+    /// The visible text of the first element matching the CSS selector. A page that
+    /// redraws itself (live run or PO status) can replace the element between finding and
+    /// reading it: a stale element is found again, a few times.
     pub async fn text(&self, css: &str) -> String {
-        let element = self.client.find(fantoccini::Locator::Css(css)).await;
-        let element = element.unwrap_or_else(|e| panic!("no element {css}: {e}"));
-        element
-            .text()
-            .await
-            .unwrap_or_else(|e| panic!("no text in {css}: {e}"))
+        let mut tries = 0;
+        loop {
+            let element = self.client.find(fantoccini::Locator::Css(css)).await;
+            let element = element.unwrap_or_else(|e| panic!("no element {css}: {e}"));
+            match element.text().await {
+                Ok(text) => return text,
+                Err(e) if tries < 20 && e.to_string().contains("stale element") => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("no text in {css}: {e}"),
+            }
+        }
     }
 
     /// Waits until the browser has navigated to `url` (a click only starts a navigation).
