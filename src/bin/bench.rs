@@ -49,6 +49,16 @@ use cartbridge::{
 };
 use clap::{Parser, Subcommand};
 
+/// A `cartbridge serve` child of a benchmark, killed (and reaped) when dropped.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 const STORE: &str = "bench1";
 const TOKEN: &str = "bench-token";
 

@@ -36,15 +36,6 @@ pub struct OrdersBench {
     pub database_url: Option<String>,
 }
 
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn po(n: usize) -> serde_json::Value {
     json!({
         "po_number": format!("BENCH-{n:06}"),
@@ -147,7 +138,7 @@ pub async fn run(opts: OrdersBench) -> anyhow::Result<()> {
         .stderr(Stdio::inherit())
         .spawn()
         .with_context(|| format!("cannot start {}", server_bin.display()))?;
-    let _server = Server(child);
+    let _server = super::Server(child);
     let http = reqwest::Client::new();
     let waited = Instant::now();
     while http.get(format!("{base}/healthz")).send().await.is_err() {

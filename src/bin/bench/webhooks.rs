@@ -33,15 +33,6 @@ pub struct WebhooksBench {
     pub database_url: Option<String>,
 }
 
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -123,7 +114,7 @@ pub async fn run(opts: WebhooksBench) -> anyhow::Result<()> {
         .stderr(Stdio::inherit())
         .spawn()
         .with_context(|| format!("cannot start {}", server_bin.display()))?;
-    let server = Server(child);
+    let server = super::Server(child);
     let probe = reqwest::Client::new();
     let started = Instant::now();
     while probe.get(format!("{base}/healthz")).send().await.is_err() {
