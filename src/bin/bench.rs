@@ -10,7 +10,7 @@
 //! cargo run --release --bin bench -- inventory --products 100000 [--variants 3] [--page-size 250]
 //!     [--latency-ms 500] [--quota 150/30000]
 //! cargo run --release --bin bench -- api --variants 300000 [--clients 50]
-//! cargo run --release --bin bench -- webhooks [--deliveries 50000] [--connections 64] [--database-url postgres://…]
+//! cargo run --release --bin bench -- webhooks [--deliveries 50000] [--connections 64] [--rate 5000] [--database-url postgres://…]
 //! cargo run --release --bin bench -- orders [--pos 1000] [--clients 16] [--latency-ms 200] [--database-url postgres://…]
 //! ```
 
@@ -119,6 +119,12 @@ enum BenchCommand {
         /// Concurrent keep-alive connections.
         #[arg(long, default_value_t = 64)]
         connections: usize,
+        /// Offered load in deliveries per second, spread evenly over the connections, each
+        /// latency counted from when its delivery was due (open loop). Without it, every
+        /// connection posts its next delivery as soon as the last is answered (closed loop:
+        /// the most the server can take).
+        #[arg(long)]
+        rate: Option<u32>,
         /// Database URL (default: a new SQLite file in a temporary folder).
         #[arg(long)]
         database_url: Option<String>,
@@ -228,10 +234,12 @@ fn main() -> anyhow::Result<()> {
         BenchCommand::Webhooks {
             deliveries,
             connections,
+            rate,
             database_url,
         } => runtime.block_on(webhooks::run(webhooks::WebhooksBench {
             deliveries,
             connections,
+            rate,
             database_url,
         })),
         BenchCommand::Orders {

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::db::{
     Db, DbError,
-    inbound::{Endpoint, NewDelivery},
+    inbound::{Endpoint, InboxWriter, NewDelivery},
 };
 
 /// How long a looked-up connection is trusted (settings changes in this process invalidate
@@ -106,10 +106,11 @@ impl Receiver {
 }
 
 async fn write_forever(db: Db, mut rx: mpsc::Receiver<(NewDelivery, Ack)>, max_attempts: i32) {
+    let mut writer = InboxWriter::new(db);
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (deliveries, acks): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-        match crate::db::inbound::insert_deliveries(&db, &deliveries, max_attempts).await {
+        match writer.insert(&deliveries, max_attempts).await {
             Ok(fresh) => {
                 if fresh.iter().any(|f| *f) {
                     crate::jobs::wake();

@@ -371,6 +371,43 @@ async fn bad_deliveries_get_their_status_and_store_nothing_and_a_duplicate_gives
 }
 
 #[tokio::test]
+async fn a_concurrent_burst_with_duplicates_stores_each_delivery_once_with_one_job() {
+    // Deliveries arriving together are written in the same batch (group commit, multi-row
+    // inserts): duplicates inside one batch must collapse as they do across batches.
+    let env = orders_env(|_| {}).await;
+    env.enable().await;
+    let url = env.hook_url().await;
+    let secret = env.secret();
+    let now = chrono::Utc::now().timestamp();
+    let body = |id: i64, hash: String| {
+        serde_json::to_vec(
+            &json!({"scope": "store/order/created", "store_id": "1025646",
+            "data": {"type": "order", "id": id}, "hash": hash, "created_at": now,
+            "producer": format!("stores/{STORE}")}),
+        )
+        .unwrap()
+    };
+    let mut sends = Vec::new();
+    for id in 1..=60_i64 {
+        // Each order three times: twice with its hash, once with another hash (same window).
+        for hash in [format!("b{id}"), format!("b{id}"), format!("other{id}")] {
+            sends.push(env.deliver(&url, Some(&secret), body(id, hash)));
+        }
+    }
+    let statuses = futures_util::future::join_all(sends).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(env.inbox().await.len(), 60, "one inbox row per order");
+    let jobs = env
+        .app
+        .scalar_i64(&format!(
+            "SELECT COUNT(*) FROM jobs WHERE tenant_id = {} AND kind = 'bigcommerce_webhook'",
+            env.tenant
+        ))
+        .await;
+    assert_eq!(jobs, 60, "one processing job per stored delivery");
+}
+
+#[tokio::test]
 async fn orders_whose_deliveries_were_dropped_are_emitted_by_the_reconciliation_once_each() {
     let env = orders_env(|_| {}).await;
     env.enable().await;

@@ -30,6 +30,8 @@ use super::fake_bigcommerce::{FakeBigCommerce, FakeStore};
 pub struct WebhooksBench {
     pub deliveries: usize,
     pub connections: usize,
+    /// Deliveries per second offered (open loop); `None`: as fast as answered (closed loop).
+    pub rate: Option<u32>,
     pub database_url: Option<String>,
 }
 
@@ -124,29 +126,43 @@ pub async fn run(opts: WebhooksBench) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     println!(
-        "database {}; {} deliveries from {} concurrent connections to {destination}",
+        "database {}; {} deliveries from {} concurrent connections ({}) to {destination}",
         if database_url.starts_with("postgres") {
             "PostgreSQL"
         } else {
             "SQLite"
         },
         opts.deliveries,
-        opts.connections
+        opts.connections,
+        match opts.rate {
+            Some(r) => format!("open loop, {r} offered per second"),
+            None => "closed loop, each as soon as the last is answered".into(),
+        }
     );
 
     let per_client = opts.deliveries.div_ceil(opts.connections);
     let destination = Arc::new(destination);
     let secret = Arc::new(secret);
-    // Warm-up: one delivery per connection's worth, not counted.
-    let run_phase = |offset: usize, count: usize| {
+    // Open loop: connection `c` sends its `i`-th delivery at `start + (i + c / C) × C / rate`,
+    // and its latency counts from then, so a slow answer that delays the next send is
+    // counted against every delivery it held up (no coordinated omission).
+    let interval = opts
+        .rate
+        .map(|r| Duration::from_secs_f64(opts.connections as f64 / f64::from(r.max(1))));
+    let connections = opts.connections;
+    // One client per connection, made once: the warm-up opens each keep-alive connection,
+    // the measured phase reuses it.
+    let clients: Vec<reqwest::Client> = (0..connections)
+        .map(|_| reqwest::Client::builder().pool_max_idle_per_host(1).build())
+        .collect::<Result<_, _>>()?;
+    // Warm-up: five deliveries per connection, as fast as answered, not counted.
+    let run_phase = |offset: usize, count: usize, interval: Option<Duration>| {
         let mut tasks = Vec::new();
-        for c in 0..opts.connections {
-            let (destination, secret) = (destination.clone(), secret.clone());
+        let start = tokio::time::Instant::now() + Duration::from_millis(20);
+        for (c, http) in clients.iter().enumerate() {
+            let (destination, secret, http) = (destination.clone(), secret.clone(), http.clone());
+            let first = interval.map(|every| start + every.mul_f64(c as f64 / connections as f64));
             tasks.push(tokio::spawn(async move {
-                let http = reqwest::Client::builder()
-                    .pool_max_idle_per_host(1)
-                    .build()
-                    .expect("client");
                 let mut latencies = Vec::with_capacity(count);
                 let mut statuses: BTreeMap<u16, u64> = BTreeMap::new();
                 for i in 0..count {
@@ -156,7 +172,14 @@ pub async fn run(opts: WebhooksBench) -> anyhow::Result<()> {
                         chrono::Utc::now().timestamp(),
                         super::STORE
                     );
-                    let t = Instant::now();
+                    let t = match (first, interval) {
+                        (Some(first), Some(every)) => {
+                            let due = first + every * i as u32;
+                            tokio::time::sleep_until(due).await;
+                            due.into_std()
+                        }
+                        _ => Instant::now(),
+                    };
                     let status = match http
                         .post(destination.as_str())
                         .header("content-type", "application/json")
@@ -182,13 +205,13 @@ pub async fn run(opts: WebhooksBench) -> anyhow::Result<()> {
         }
         tasks
     };
-    for t in run_phase(10_000_000, 5) {
+    for t in run_phase(10_000_000, 5, None) {
         t.await?;
     }
     let started = Instant::now();
     let mut latencies = Vec::new();
     let mut statuses: BTreeMap<u16, u64> = BTreeMap::new();
-    for t in run_phase(0, per_client) {
+    for t in run_phase(0, per_client, interval) {
         let (l, s) = t.await?;
         latencies.extend(l);
         for (k, v) in s {
