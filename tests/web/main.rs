@@ -33,6 +33,7 @@ mod oauth;
 mod oauth_clients;
 mod order_webhooks;
 mod order_webhooks_durability;
+mod order_webhooks_settings;
 mod partner_api;
 mod schemathesis;
 mod security;
