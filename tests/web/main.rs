@@ -32,6 +32,7 @@ mod migrations;
 mod oauth;
 mod oauth_clients;
 mod order_webhooks;
+mod order_webhooks_browser;
 mod order_webhooks_cleanup;
 mod order_webhooks_durability;
 mod order_webhooks_settings;

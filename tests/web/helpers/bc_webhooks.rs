@@ -34,8 +34,10 @@ pub struct OrdersEnv {
     pub connection: i64,
 }
 
-/// The world, with `adjust` applied to the app's settings (after: no job workers).
-pub async fn orders_env(adjust: impl FnOnce(&mut Settings)) -> OrdersEnv {
+/// The fake store (accepting http hook destinations, with the orders + channels token) and
+/// an app with no job workers talking to it, with `adjust` applied to the app's settings
+/// (after: no job workers). Nobody has signed up yet.
+pub async fn orders_world(adjust: impl FnOnce(&mut Settings)) -> (TestApp, FakeBigCommerce) {
     never_shown(TOKEN);
     let fake = FakeBigCommerce::start().await;
     let mut store = FakeStore::new(STORE).allow_http_hooks();
@@ -50,6 +52,12 @@ pub async fn orders_env(adjust: impl FnOnce(&mut Settings)) -> OrdersEnv {
         adjust(s);
     })
     .await;
+    (app, fake)
+}
+
+/// The world, with `adjust` applied to the app's settings (after: no job workers).
+pub async fn orders_env(adjust: impl FnOnce(&mut Settings)) -> OrdersEnv {
+    let (app, fake) = orders_world(adjust).await;
     let (client, tenant) = app.signup_and_login("owner@example.com", "Acme").await;
     let res = client
         .submit(
