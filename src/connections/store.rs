@@ -182,23 +182,57 @@ pub async fn update(
     Ok(())
 }
 
-/// Deletes a connection and destroys its token's ciphertext.
-pub async fn delete(ctx: &AppContext, actor: &Actor, id: i64) -> Result<String, ConnectionError> {
+/// What deleting a connection did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deleted {
+    pub name: String,
+    /// Webhooks of the connection deleted on the store.
+    pub hooks_deleted: usize,
+    /// Why webhooks of the connection may remain on the store (they could not be deleted);
+    /// the receiver answers them 404 from now on, so BigCommerce deactivates them.
+    pub hooks_left: Option<String>,
+}
+
+/// Deletes a connection and destroys its token's ciphertext. Its webhooks are deleted on
+/// the store first, best-effort: a store that cannot be reached does not keep the
+/// connection, and what may remain is logged and written to the audit log.
+pub async fn delete(ctx: &AppContext, actor: &Actor, id: i64) -> Result<Deleted, ConnectionError> {
     require_manager(actor)?;
     let row = load(ctx, actor.tenant_id, id).await?;
     require_not_app(&row)?;
+    let (hooks_deleted, hooks_left) = match crate::inbound::remove_all(ctx, actor.tenant_id, id)
+        .await
+    {
+        Ok(n) => (n, None),
+        Err(crate::inbound::HookError::Db(e)) => return Err(e.into()),
+        Err(e) => {
+            tracing::warn!(error = %e, connection_id = id, "deleting a connection: its webhooks may remain on the store");
+            (0, Some(e.to_string()))
+        }
+    };
     if !db::connections::delete(&ctx.db, actor.tenant_id, id).await? {
         return Err(ConnectionError::NotFound);
     }
+    let detail = match &hooks_left {
+        None => row.name.clone(),
+        Some(why) => format!(
+            "{} (its webhooks could not be deleted on the store, so they may remain: {why})",
+            row.name
+        ),
+    };
     db::audit::record(
         &ctx.db,
         Some(actor.tenant_id),
         Some(actor.user_id),
         "connection.deleted",
-        &row.name,
+        &detail,
     )
     .await?;
-    Ok(row.name)
+    Ok(Deleted {
+        name: row.name,
+        hooks_deleted,
+        hooks_left,
+    })
 }
 
 /// Whether one flow can run on this connection, and if not, why.

@@ -288,7 +288,10 @@ pub async fn confirm_link_request(
     })
 }
 
-/// Disables the app connection and destroys its token; writes `app.uninstalled`.
+/// Disables the app connection, destroys its token and drops its webhook registrations
+/// (BigCommerce deleted the hooks themselves with the app, so deliveries of their scopes get
+/// 410 from now on; a re-install's first Placed Orders run registers them again); writes
+/// `app.uninstalled`.
 pub async fn uninstall(db: &Db, tenant_id: i64, connection_id: i64) -> Result<bool, DbError> {
     let at = now();
     on_pool!(db, p => {
@@ -298,6 +301,8 @@ pub async fn uninstall(db: &Db, tenant_id: i64, connection_id: i64) -> Result<bo
              WHERE tenant_id = $2 AND id = $3 AND installed_by_app",
         ).bind(at).bind(tenant_id).bind(connection_id).execute(&mut *tx).await?.rows_affected();
         if done == 1 {
+            sqlx::query("DELETE FROM bigcommerce_hooks WHERE tenant_id = $1 AND connection_id = $2")
+                .bind(tenant_id).bind(connection_id).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO audit_log (tenant_id, actor_user_id, action, detail, at) VALUES ($1, NULL, 'app.uninstalled', '', $2)")
                 .bind(tenant_id).bind(at).execute(&mut *tx).await?;
         }

@@ -6,6 +6,7 @@
 //! flow alike. Adding a flow means a module, its templates, its migration and its tests, and
 //! one line in [`Registry::standard`].
 
+mod choices;
 pub mod inventory;
 pub mod placed_orders;
 pub mod send_orders;
@@ -16,7 +17,8 @@ use std::{collections::HashMap, sync::Arc};
 
 use serde_json::{Map, Value};
 
-pub use settings::{Field, FieldKind, FlowConfig, Schedule};
+pub use choices::check_loaded_choices;
+pub use settings::{Field, FieldKind, FlowConfig, LoadedOption, Schedule};
 
 use crate::{
     accounts::members::Actor,
@@ -75,16 +77,16 @@ pub trait Flow: Send + Sync {
         job: &'a Job,
     ) -> BoxFuture<'a, Result<(), JobFailure>>;
 
-    /// The options of a [`FieldKind::LoadedChoice`] field for a connection (value, label),
-    /// loaded when the settings form is shown and checked when it is saved; `Err`: why
-    /// they could not be loaded (shown beside the field).
+    /// The options of a [`FieldKind::LoadedChoice`] or [`FieldKind::LoadedMultiChoice`]
+    /// field for a connection, loaded when the settings form is shown and checked when it
+    /// is saved; `Err`: why they could not be loaded (shown beside the field).
     fn field_choices<'a>(
         &'a self,
         _ctx: &'a AppContext,
         _tenant_id: i64,
         _connection_id: i64,
         _field: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<(String, String)>, String>> {
+    ) -> BoxFuture<'a, Result<Vec<LoadedOption>, String>> {
         Box::pin(async { Ok(Vec::new()) })
     }
 
@@ -342,52 +344,6 @@ pub async fn save_config(
     )
     .await?;
     Ok(())
-}
-
-/// Checks every [`FieldKind::LoadedChoice`] value of `config` against the options the
-/// flow loads for the connection; one message per field that is not among them.
-pub async fn check_loaded_choices(
-    ctx: &AppContext,
-    tenant_id: i64,
-    connection_id: i64,
-    flow: &dyn Flow,
-    config: &FlowConfig,
-) -> Result<(), Vec<(&'static str, String)>> {
-    let mut errors = Vec::new();
-    for field in flow.fields() {
-        if !matches!(field.kind, FieldKind::LoadedChoice { .. }) {
-            continue;
-        }
-        let chosen = config.values.get(field.name).map(|v| match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        });
-        match flow
-            .field_choices(ctx, tenant_id, connection_id, field.name)
-            .await
-        {
-            Ok(options) => {
-                if !options.iter().any(|(v, _)| Some(v) == chosen.as_ref()) {
-                    errors.push((
-                        field.name,
-                        format!("Choose one of the options for “{}”.", field.label),
-                    ));
-                }
-            }
-            Err(why) => errors.push((
-                field.name,
-                format!(
-                    "The options for “{}” could not be loaded: {why}",
-                    field.label
-                ),
-            )),
-        }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
-    }
 }
 
 /// Queues a run of `flow` now (owners and admins); returns the job id.

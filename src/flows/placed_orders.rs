@@ -7,6 +7,7 @@
 //! (storefronts, start date) drop orders with the reason recorded; `order_source` is mapped
 //! to a sales channel (default table, per-connection overrides).
 
+mod channels;
 pub mod mapping;
 mod order;
 mod reconcile;
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use order::consume;
 
-use super::{Field, FieldKind, Flow, FlowConfig, RunButton, Schedule, ScopeProbe};
+use super::{Field, FieldKind, Flow, FlowConfig, LoadedOption, RunButton, Schedule, ScopeProbe};
 use crate::{
     context::AppContext,
     db::{DbError, runs::RunRow},
@@ -37,11 +38,8 @@ const FIELDS: &[Field] = &[
     Field {
         name: "storefronts",
         label: "Storefronts",
-        help: "Channel ids or names from the store's channel list, separated by commas (e.g. “1, Amazon EU”). Empty: every storefront.",
-        kind: FieldKind::Text {
-            default: "",
-            check: check_storefronts,
-        },
+        help: "Tick the storefronts whose orders are sent, from the store's channel list. None ticked: every storefront.",
+        kind: FieldKind::LoadedMultiChoice,
     },
     Field {
         name: "start_date",
@@ -53,14 +51,6 @@ const FIELDS: &[Field] = &[
         },
     },
 ];
-
-fn check_storefronts(raw: &str) -> Result<String, String> {
-    let entries = storefront_entries(raw);
-    if entries.len() > 50 || entries.iter().any(|e| e.len() > 100) {
-        return Err("List at most 50 storefronts, each at most 100 characters.".into());
-    }
-    Ok(entries.join(", "))
-}
 
 fn check_start_date(raw: &str) -> Result<String, String> {
     if raw.is_empty() {
@@ -77,12 +67,10 @@ fn check_start_date(raw: &str) -> Result<String, String> {
 
 use chrono::Datelike;
 
-/// The storefront entries of the setting, trimmed, empty ones dropped.
+/// The storefront entries of the setting (channel ids, or names saved by older versions),
+/// trimmed, empty ones dropped.
 pub fn storefront_entries(raw: &str) -> Vec<String> {
-    raw.split(',')
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect()
+    super::settings::multi_entries(raw)
 }
 
 /// The flow's decoded settings.
@@ -160,6 +148,21 @@ impl Flow for PlacedOrders {
         job: &'a Job,
     ) -> BoxFuture<'a, Result<(), JobFailure>> {
         Box::pin(reconcile::execute(ctx, job))
+    }
+
+    fn field_choices<'a>(
+        &'a self,
+        ctx: &'a AppContext,
+        tenant_id: i64,
+        connection_id: i64,
+        field: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<LoadedOption>, String>> {
+        Box::pin(async move {
+            if field != "storefronts" {
+                return Ok(Vec::new());
+            }
+            channels::choices(ctx, tenant_id, connection_id).await
+        })
     }
 
     fn after_save<'a>(

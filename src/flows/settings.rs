@@ -54,6 +54,73 @@ pub enum FieldKind {
     /// ([`super::Flow::field_choices`], e.g. the store's order statuses); the stored value
     /// is the option's value (an id), checked against the loaded options on save.
     LoadedChoice { default: &'static str },
+    /// Any number of the options the flow loads (checkboxes; none ticked is allowed), stored
+    /// as their values joined by “, ”. Each value is checked against the loaded options on
+    /// save ([`super::check_loaded_choices`]), where a stored entry that names an option
+    /// another way (an alias, e.g. a channel's name saved by an older version) is accepted.
+    LoadedMultiChoice,
+}
+
+/// One option a flow loads for a [`FieldKind::LoadedChoice`] or
+/// [`FieldKind::LoadedMultiChoice`] field ([`super::Flow::field_choices`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedOption {
+    /// What is stored when it is chosen (e.g. a channel id).
+    pub value: String,
+    /// What the form shows.
+    pub label: String,
+    /// Another spelling a stored entry may use for this option, compared ignoring ASCII
+    /// case (a channel's name, which older settings stored instead of its id).
+    pub alias: Option<String>,
+}
+
+impl LoadedOption {
+    pub fn new(value: impl Into<String>, label: impl Into<String>) -> Self {
+        Self {
+            value: value.into(),
+            label: label.into(),
+            alias: None,
+        }
+    }
+
+    /// This option, also matching stored entries spelled `alias`.
+    pub fn also_matching(mut self, alias: impl Into<String>) -> Self {
+        self.alias = Some(alias.into()).filter(|a: &String| !a.trim().is_empty());
+        self
+    }
+
+    /// Whether a stored entry names this option (its value, or its alias in any case).
+    pub fn matches(&self, entry: &str) -> bool {
+        self.value == entry
+            || self
+                .alias
+                .as_deref()
+                .is_some_and(|a| a.trim().eq_ignore_ascii_case(entry))
+    }
+}
+
+/// The option among `options` that a stored entry names (by value first, then by alias).
+pub fn find_option<'a>(options: &'a [LoadedOption], entry: &str) -> Option<&'a LoadedOption> {
+    options
+        .iter()
+        .find(|o| o.value == entry)
+        .or_else(|| options.iter().find(|o| o.matches(entry)))
+}
+
+/// Most entries a [`FieldKind::LoadedMultiChoice`] value holds, and their longest length.
+const MAX_ENTRIES: usize = 1000;
+const MAX_ENTRY_CHARS: usize = 100;
+
+/// The entries of a [`FieldKind::LoadedMultiChoice`] value: split at commas, trimmed,
+/// empty ones and repeats dropped.
+pub fn multi_entries(raw: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        if !out.iter().any(|o| o == entry) {
+            out.push(entry.to_owned());
+        }
+    }
+    out
 }
 
 impl Field {
@@ -64,6 +131,7 @@ impl Field {
             FieldKind::Choice { default, .. }
             | FieldKind::Text { default, .. }
             | FieldKind::LoadedChoice { default } => Value::from(default),
+            FieldKind::LoadedMultiChoice => Value::from(""),
         }
     }
 
@@ -96,6 +164,18 @@ impl Field {
                     Err(format!("Choose one of the options for “{}”.", self.label))
                 } else {
                     Ok(Value::from(raw))
+                }
+            }
+            FieldKind::LoadedMultiChoice => {
+                let entries = multi_entries(raw.unwrap_or_default());
+                let bad = entries.len() > MAX_ENTRIES
+                    || entries.iter().any(|e| {
+                        e.chars().count() > MAX_ENTRY_CHARS || e.chars().any(char::is_control)
+                    });
+                if bad {
+                    Err(format!("Choose from the options for “{}”.", self.label))
+                } else {
+                    Ok(Value::from(entries.join(", ")))
                 }
             }
         }
@@ -241,6 +321,28 @@ impl FlowConfig {
     }
 }
 
+/// A submitted form as name → value. A checkbox group of a [`FieldKind::LoadedMultiChoice`]
+/// field sends its name once per ticked box: those values are joined by “, ” (the stored
+/// form); for any other name the last value counts.
+pub fn form_values(fields: &[Field], pairs: Vec<(String, String)>) -> HashMap<String, String> {
+    let mut form: HashMap<String, String> = HashMap::new();
+    for (name, value) in pairs {
+        let multi = fields
+            .iter()
+            .any(|f| f.name == name && matches!(f.kind, FieldKind::LoadedMultiChoice));
+        match form.get_mut(&name) {
+            Some(joined) if multi => {
+                joined.push_str(", ");
+                joined.push_str(&value);
+            }
+            _ => {
+                form.insert(name, value);
+            }
+        }
+    }
+    form
+}
+
 fn interval_message(s: Schedule) -> String {
     let week = if s.max_minutes == 10_080 {
         " (one week)"
@@ -363,6 +465,66 @@ mod tests {
             .expect_err(bad);
             assert_eq!(errors.len(), 1, "{bad:?}");
         }
+    }
+
+    const PICKS: &[Field] = &[Field {
+        name: "shops",
+        label: "Shops",
+        help: "",
+        kind: FieldKind::LoadedMultiChoice,
+    }];
+
+    #[test]
+    fn a_multi_choice_joins_its_ticked_boxes_and_refuses_what_no_box_could_send() {
+        let pairs = vec![
+            ("shops".to_owned(), "1".to_owned()),
+            ("who".to_owned(), "sent".to_owned()),
+            ("shops".to_owned(), " 664001 ".to_owned()),
+            ("who".to_owned(), "all".to_owned()),
+            ("shops".to_owned(), "1".to_owned()),
+        ];
+        let submitted = form_values(PICKS, pairs);
+        assert_eq!(submitted["shops"], "1,  664001 , 1");
+        assert_eq!(submitted["who"], "all", "any other field: the last value");
+        let parsed = FlowConfig::parse_form(None, PICKS, &submitted).expect("valid");
+        assert_eq!(
+            parsed.values["shops"], "1, 664001",
+            "trimmed, repeats dropped"
+        );
+        let none = FlowConfig::parse_form(None, PICKS, &HashMap::new()).expect("none ticked");
+        assert_eq!(none.values["shops"], "");
+        for bad in ["a\u{0}b", &"9".repeat(101)] {
+            let errors =
+                FlowConfig::parse_form(None, PICKS, &form(&[("shops", bad)])).expect_err(bad);
+            assert_eq!(
+                errors,
+                [("shops", "Choose from the options for “Shops”.".to_owned())]
+            );
+        }
+        let stored = FlowConfig::from_stored(None, PICKS, true, 0, r#"{"shops": "1, Amazon EU"}"#);
+        assert_eq!(
+            stored.values["shops"], "1, Amazon EU",
+            "names saved before stay"
+        );
+    }
+
+    #[test]
+    fn an_option_is_found_by_its_value_then_by_its_alias_in_any_case() {
+        let options = [
+            LoadedOption::new("1", "1 — Main").also_matching("Main"),
+            LoadedOption::new("2", "2 — 1").also_matching("1"),
+            LoadedOption::new("3", "3").also_matching("  "),
+        ];
+        assert_eq!(
+            find_option(&options, "1").map(|o| o.value.as_str()),
+            Some("1")
+        );
+        assert_eq!(
+            find_option(&options, "main").map(|o| o.value.as_str()),
+            Some("1")
+        );
+        assert_eq!(options[2].alias, None, "a blank name is no alias");
+        assert!(find_option(&options, "Mai").is_none());
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Inbound BigCommerce webhooks, shared by every flow that consumes them (Placed Orders,
 //! Get Shipments): each connection's public id and secret, registration of a flow's scopes
-//! through `/v3/hooks` ([`ensure`], [`remove`], [`check`]), the receiver (`receiver`: verify,
-//! store in the inbox with its job, acknowledge) and the job that hands each stored delivery
-//! to the consumer of its scope ([`consumer_for`]).
+//! through `/v3/hooks` ([`ensure`], [`remove`], [`check`], and [`remove_all`] before a
+//! connection is deleted), the receiver (`receiver`: verify, store in the inbox with its
+//! job, acknowledge) and the job that hands each stored delivery to the consumer of its
+//! scope ([`consumer_for`]).
 //!
 //! The destination is `<public URL>/webhooks/bigcommerce/<public id>`; BigCommerce sends the
 //! connection's secret back in [`SECRET_HEADER`] on every delivery. Only its SHA-256 is read
@@ -83,6 +84,9 @@ pub enum HookError {
     Vault(String),
     #[error("{0}")]
     BigCommerce(#[from] BigCommerceError),
+    /// The hooks are on the store, but without a usable token they cannot be deleted.
+    #[error("the connection has no usable access token")]
+    NoToken,
 }
 
 /// The connection's public id and secret, created on first use.
@@ -214,22 +218,78 @@ pub async fn remove(
         return Ok(());
     };
     let client = ctx.bigcommerce.store(&hash, &token);
-    let mut first_error = None;
-    for row in rows {
-        if let Some(id) = row.bc_hook_id {
-            match client.delete(&format!("/v3/hooks/{id}")).await {
-                Ok(()) | Err(BigCommerceError::NotFound) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, hook = id, "cannot delete a BigCommerce hook");
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-    }
-    match first_error {
+    let ids: Vec<i64> = rows.iter().filter_map(|r| r.bc_hook_id).collect();
+    match delete_on_store(&client, &ids).await {
         Some(e) => Err(e.into()),
         None => Ok(()),
     }
+}
+
+/// Before a connection is deleted: deletes every hook of the connection on the store (those
+/// registered, and any other with its destination, e.g. one whose creation timed out after
+/// BigCommerce made it) and drops the registrations, with one attempt per request (someone
+/// is waiting). Returns how many were deleted on the store. `Err`: some hooks may remain
+/// there; once the connection is gone the receiver answers them 404, so BigCommerce
+/// deactivates them after its retries.
+pub async fn remove_all(
+    ctx: &AppContext,
+    tenant_id: i64,
+    connection_id: i64,
+) -> Result<usize, HookError> {
+    let rows = db::inbound::hooks(&ctx.db, tenant_id, connection_id, None).await?;
+    for row in &rows {
+        db::inbound::delete_hook(&ctx.db, tenant_id, row.id).await?;
+    }
+    ctx.inbound.invalidate();
+    // Without a key, no hook was ever registered for this connection.
+    let Some(key) = db::inbound::key(&ctx.db, tenant_id, connection_id).await? else {
+        return Ok(0);
+    };
+    let Some((hash, token)) = client_parts(ctx, tenant_id, connection_id).await? else {
+        return if rows.iter().any(|r| r.bc_hook_id.is_some()) {
+            Err(HookError::NoToken)
+        } else {
+            Ok(0)
+        };
+    };
+    let client = ctx
+        .bigcommerce
+        .store(&hash, &token)
+        .with_retry_policy(crate::bigcommerce::RetryPolicy::no_retries());
+    let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.bc_hook_id).collect();
+    let mut walk = crate::bigcommerce::Paginator::new(
+        "/v3/hooks",
+        vec![("destination".to_owned(), destination(ctx, &key.public_id))],
+        250,
+    );
+    let listed = loop {
+        match walk.next_page::<BcHook>(&client).await {
+            Ok(Some(page)) => ids.extend(page.data.into_iter().map(|h| h.id)),
+            Ok(None) => break None,
+            Err(e) => break Some(e),
+        }
+    };
+    ids.sort_unstable();
+    ids.dedup();
+    match delete_on_store(&client, &ids).await.or(listed) {
+        Some(e) => Err(e.into()),
+        None => Ok(ids.len()),
+    }
+}
+
+/// Deletes these hooks on the store (one already gone is fine); the first error, if any.
+async fn delete_on_store(client: &StoreClient<'_>, ids: &[i64]) -> Option<BigCommerceError> {
+    let mut first_error = None;
+    for id in ids {
+        match client.delete(&format!("/v3/hooks/{id}")).await {
+            Ok(()) | Err(BigCommerceError::NotFound) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, hook = id, "cannot delete a BigCommerce hook");
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    first_error
 }
 
 /// Makes every registered hook of the connection (of `flow`, or all) exist and be active on

@@ -456,8 +456,9 @@ pub async fn load(ctx: &AppContext, jwt: &str) -> Result<AppOutcome, BcAppError>
     ))
 }
 
-/// `/uninstall`: the connection is disabled and its token destroyed (BigCommerce has
-/// invalidated it and removed the app's webhooks).
+/// `/uninstall`: the connection is disabled, its token destroyed and its webhook
+/// registrations dropped (BigCommerce has invalidated the token and removed the app's
+/// webhooks, so the store is not called).
 #[tracing::instrument(skip_all)]
 pub async fn uninstall(ctx: &AppContext, jwt: &str) -> Result<(), BcAppError> {
     let Verified { store_hash, .. } = verify_once(ctx, jwt).await?;
@@ -465,6 +466,8 @@ pub async fn uninstall(ctx: &AppContext, jwt: &str) -> Result<(), BcAppError> {
         .await?
         .ok_or(BcAppError::UnknownStore)?;
     db::bigcommerce_app::uninstall(&ctx.db, install.tenant_id, install.connection_id).await?;
+    // The receiver must not keep accepting the scopes it cached for the connection.
+    ctx.inbound.invalidate();
     tracing::info!(tenant_id = install.tenant_id, "BigCommerce app uninstalled");
     Ok(())
 }

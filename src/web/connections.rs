@@ -621,12 +621,32 @@ pub async fn delete_connection(
     path: web::Path<(i64, i64)>,
     ctx: web::Data<AppContext>,
 ) -> Result<HttpResponse, AppError> {
-    let name = store::delete(&ctx, &tenant.actor, connection_id(&path)).await?;
+    let deleted = store::delete(&ctx, &tenant.actor, connection_id(&path)).await?;
+    let name = &deleted.name;
+    let (kind, message) = match (&deleted.hooks_left, deleted.hooks_deleted) {
+        (None, 0) => (
+            "success",
+            format!("Connection “{name}” deleted, with its stored token."),
+        ),
+        (None, n) => (
+            "success",
+            format!(
+                "Connection “{name}” deleted, with its stored token and its {n} webhook{} on the store.",
+                if n == 1 { "" } else { "s" }
+            ),
+        ),
+        (Some(why), _) => (
+            "info",
+            format!(
+                "Connection “{name}” deleted, with its stored token. Its webhooks could not be deleted on the store ({why}), so they may remain there: cartbridge refuses their deliveries, and BigCommerce deactivates them once its retries fail."
+            ),
+        ),
+    };
     flash_on(
         &tenant.viewer.session,
         &tenant.path("/connections"),
-        "success",
-        format!("Connection “{name}” deleted, with its stored token."),
+        kind,
+        message,
     );
     Ok(see_other(&tenant.path("/connections")))
 }

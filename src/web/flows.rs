@@ -3,7 +3,7 @@
 //! pages share (the sub-navigation, `?page=` parsing, the flows summary on the connection
 //! page). Who may change or run a flow is the flows service's decision, not ours.
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
@@ -19,7 +19,10 @@ use crate::{
     context::AppContext,
     db,
     error::AppError,
-    flows::{self, Field, FieldKind, Flow, FlowConfig, FlowError, FormValues, RunButton},
+    flows::{
+        self, Field, FieldKind, Flow, FlowConfig, FlowError, FormValues, LoadedOption, RunButton,
+        settings::{find_option, form_values, multi_entries},
+    },
     jobs::RunMode,
 };
 
@@ -167,12 +170,21 @@ pub struct FieldView {
     pub name: &'static str,
     pub label: &'static str,
     pub help: &'static str,
-    /// `checkbox`, `number` or `choice`.
+    /// `checkbox`, `number`, `text`, `choice` or `multi` (a group of checkboxes).
     pub kind: &'static str,
     /// The text to show (number), or the chosen value (choice).
     pub value: String,
     pub checked: bool,
     pub options: Vec<(String, String)>,
+    /// The boxes of a `multi` field.
+    pub picks: Vec<Pick>,
+}
+
+/// One checkbox of a `multi` field.
+pub struct Pick {
+    pub value: String,
+    pub label: String,
+    pub checked: bool,
 }
 
 fn field_views(fields: &[Field], form: &FormValues) -> Vec<FieldView> {
@@ -190,8 +202,9 @@ fn field_views(fields: &[Field], form: &FormValues) -> Vec<FieldView> {
                 FieldKind::Number { .. } => ("number", Vec::new()),
                 FieldKind::Text { .. } => ("text", Vec::new()),
                 FieldKind::Choice { options, .. } => ("choice", owned(options)),
-                // Filled by `load_choices` (the flow loads them per connection).
+                // Filled by `with_status` (the flow loads them per connection).
                 FieldKind::LoadedChoice { .. } => ("choice", Vec::new()),
+                FieldKind::LoadedMultiChoice => ("multi", Vec::new()),
             };
             FieldView {
                 name: f.name,
@@ -201,7 +214,45 @@ fn field_views(fields: &[Field], form: &FormValues) -> Vec<FieldView> {
                 checked: form.contains_key(f.name),
                 value,
                 options,
+                picks: Vec::new(),
             }
+        })
+        .collect()
+}
+
+/// The boxes of a multi-choice field: one per loaded option, ticked when an entry of
+/// `value` names it, then one per entry that names none of them (ticked, so saving
+/// without unticking it says so).
+fn picks(options: &[LoadedOption], value: &str) -> Vec<Pick> {
+    let entries = multi_entries(value);
+    let mut picks: Vec<Pick> = options
+        .iter()
+        .map(|o| Pick {
+            value: o.value.clone(),
+            label: o.label.clone(),
+            checked: entries.iter().any(|e| o.matches(e)),
+        })
+        .collect();
+    for entry in entries {
+        if find_option(options, &entry).is_none() {
+            picks.push(Pick {
+                label: format!("{entry} (no longer a channel of the store)"),
+                value: entry,
+                checked: true,
+            });
+        }
+    }
+    picks
+}
+
+/// The saved entries of a multi-choice field whose options could not be loaded.
+fn saved_picks(value: &str) -> Vec<Pick> {
+    multi_entries(value)
+        .into_iter()
+        .map(|entry| Pick {
+            label: entry.clone(),
+            value: entry,
+            checked: true,
         })
         .collect()
 }
@@ -268,8 +319,57 @@ fn settings_page(
     }
 }
 
-/// Adds what the settings page says beside the form: the next scheduled run and a warning
-/// when the connection is failing.
+/// Fills the options of the fields the flow loads from the store; where they cannot be
+/// loaded, shows the saved value and why beside the field.
+async fn load_options(
+    page: &mut SettingsPage,
+    tenant: &CurrentTenant,
+    ctx: &AppContext,
+    connection_id: i64,
+    flow: &dyn Flow,
+) {
+    for (view, field) in page.fields.iter_mut().zip(flow.fields()) {
+        let multi = match field.kind {
+            FieldKind::LoadedChoice { .. } => false,
+            FieldKind::LoadedMultiChoice => true,
+            _ => continue,
+        };
+        let why = match flow
+            .field_choices(ctx, tenant.id(), connection_id, field.name)
+            .await
+        {
+            Ok(options) if multi => {
+                view.picks = picks(&options, &view.value);
+                continue;
+            }
+            Ok(options) => {
+                view.options = options.into_iter().map(|o| (o.value, o.label)).collect();
+                continue;
+            }
+            Err(why) => why,
+        };
+        let mut message = format!("The options could not be loaded from the store: {why}");
+        if multi {
+            view.picks = saved_picks(&view.value);
+            if !message.ends_with('.') {
+                message.push('.');
+            }
+            message.push_str(if view.picks.is_empty() {
+                " Nothing is ticked, and saving keeps it so."
+            } else {
+                " The saved choice is shown, and kept when you save other settings."
+            });
+        } else {
+            view.options = vec![(view.value.clone(), view.value.clone())];
+        }
+        if page.errors.get(field.name).is_none() {
+            page.errors.add(field.name, message);
+        }
+    }
+}
+
+/// Adds what the settings page says beside the form: the loaded options, the next scheduled
+/// run and a warning when the connection is failing.
 async fn with_status(
     mut page: SettingsPage,
     tenant: &CurrentTenant,
@@ -277,25 +377,7 @@ async fn with_status(
     connection_id: i64,
     flow: &dyn Flow,
 ) -> Result<SettingsPage, AppError> {
-    for (view, field) in page.fields.iter_mut().zip(flow.fields()) {
-        if matches!(field.kind, FieldKind::LoadedChoice { .. }) {
-            match flow
-                .field_choices(ctx, tenant.id(), connection_id, field.name)
-                .await
-            {
-                Ok(options) => view.options = options,
-                Err(why) => {
-                    view.options = vec![(view.value.clone(), view.value.clone())];
-                    if page.errors.get(field.name).is_none() {
-                        page.errors.add(
-                            field.name,
-                            format!("The options could not be loaded from the store: {why}"),
-                        );
-                    }
-                }
-            }
-        }
-    }
+    load_options(&mut page, tenant, ctx, connection_id, flow).await;
     let now = db::now();
     let row = db::flows::find(&ctx.db, tenant.id(), connection_id, flow.kind()).await?;
     page.next_run = row
@@ -344,16 +426,16 @@ pub async fn flow_settings(
 pub async fn save_flow_settings(
     tenant: CurrentTenant,
     path: web::Path<(i64, i64, String)>,
-    form: web::Form<HashMap<String, String>>,
+    form: web::Form<Vec<(String, String)>>,
     ctx: web::Data<AppContext>,
 ) -> Result<HttpResponse, AppError> {
     let (_, connection_id, kind) = path.into_inner();
     let flow = find_flow(&ctx, &kind)?;
     let nav = ConnectionNav::load(&tenant, &ctx, connection_id, flow.kind()).await?;
-    let mut form = form.into_inner();
+    let mut form = form_values(flow.fields(), form.into_inner());
     form.remove("csrf_token");
     let mut parsed = FlowConfig::parse_form(flow.schedule(), flow.fields(), &form);
-    if let Ok(config) = &parsed
+    if let Ok(config) = &mut parsed
         && let Err(problems) =
             flows::check_loaded_choices(&ctx, tenant.id(), connection_id, flow.as_ref(), config)
                 .await

@@ -539,3 +539,39 @@ async fn a_signed_payload_is_accepted_once_so_a_captured_load_url_cannot_be_repl
     );
     assert_eq!(app.snapshot().await, before);
 }
+
+#[tokio::test]
+async fn uninstalling_drops_the_connections_webhook_registrations() {
+    let s = spawn(None).await;
+    let app = &s.app;
+    let code = s.issue_code(STORE, OWNER, SCOPE_1, TOKEN_1);
+    assert_eq!(install(&app.client(), &code).await.status, 200);
+    let tenant = app.scalar_i64("SELECT id FROM tenants").await;
+    let connection = app
+        .scalar_i64("SELECT id FROM connections WHERE installed_by_app")
+        .await;
+    // As Placed Orders leaves them once its hooks are registered on the store.
+    for (scope, hook) in [("store/order/created", 7), ("store/order/statusUpdated", 8)] {
+        app.execute(&format!(
+            "INSERT INTO bigcommerce_hooks (tenant_id, connection_id, flow, scope, bc_hook_id, \
+             is_active, created_at) VALUES ({tenant}, {connection}, 'placed_orders', '{scope}', \
+             {hook}, TRUE, 1)"
+        ))
+        .await;
+    }
+
+    let res = callback(&app.client(), "uninstall", &valid_jwt(OWNER)).await;
+    assert_eq!(res.status, 204, "{}", res.body);
+    assert_eq!(
+        app.scalar_i64(&format!(
+            "SELECT COUNT(*) FROM bigcommerce_hooks WHERE connection_id = {connection}"
+        ))
+        .await,
+        0,
+        "BigCommerce removed the hooks with the app; their registrations go too"
+    );
+    assert_eq!(
+        text(app, "SELECT status FROM connections").await,
+        "disabled"
+    );
+}

@@ -262,6 +262,135 @@ async fn store_time_and_channels() {
 }
 
 #[tokio::test]
+async fn channels_are_listed_field_for_field_with_include_filters_and_pages() {
+    let (bc, c) = setup().await;
+    let amazon = bc.add_channel(
+        STORE,
+        FakeChannel::new("Amazon", "marketplace", "amazon").status("connected"),
+    );
+    let archived = bc.add_channel(
+        STORE,
+        FakeChannel::new("Old shop", "storefront", "custom").status("archived"),
+    );
+    let (s, v) = get_json(&c, &url(&bc, "/v3/channels")).await;
+    assert_eq!(s, 200);
+    let mut keys: Vec<&str> = v["data"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "date_created",
+            "date_modified",
+            "external_id",
+            "icon_url",
+            "id",
+            "is_enabled",
+            "is_listable_from_ui",
+            "is_visible",
+            "name",
+            "platform",
+            "status",
+            "type"
+        ],
+        "ChannelWithoutCurrencies"
+    );
+    let first = &v["data"][0];
+    assert_eq!(first["id"], 1);
+    assert_eq!(first["name"], "Acme Goods");
+    assert_eq!(first["platform"], "bigcommerce");
+    assert!(
+        first["date_created"]
+            .as_str()
+            .is_some_and(|d| d.ends_with('Z'))
+    );
+    assert_eq!(v["data"][1]["is_enabled"], true, "connected is enabled");
+    assert_eq!(v["data"][2]["is_enabled"], false, "archived is not");
+    let mut meta: Vec<&str> = v["meta"]["pagination"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    meta.sort_unstable();
+    assert_eq!(
+        meta,
+        [
+            "count",
+            "current_page",
+            "links",
+            "per_page",
+            "total",
+            "total_pages"
+        ]
+    );
+
+    // include=currencies adds each channel's currencies.
+    let (_, v) = get_json(&c, &url(&bc, "/v3/channels?include=currencies")).await;
+    assert_eq!(
+        v["data"][1]["currencies"],
+        json!({"channel_id": amazon, "enabled_currencies": ["USD"], "default_currency": "USD"})
+    );
+    let (_, v) = get_json(
+        &c,
+        &url(&bc, &format!("/v3/channels/{amazon}?include=currencies")),
+    )
+    .await;
+    assert_eq!(v["data"]["currencies"]["channel_id"], amazon);
+
+    // available: prelaunch, active, inactive and connected; the rest otherwise.
+    let ids = |v: &Value| -> Vec<i64> {
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    let (_, v) = get_json(&c, &url(&bc, "/v3/channels?available=true")).await;
+    assert_eq!(ids(&v), [1, amazon]);
+    let (_, v) = get_json(&c, &url(&bc, "/v3/channels?available=false")).await;
+    assert_eq!(ids(&v), [archived]);
+    let (_, v) = get_json(&c, &url(&bc, "/v3/channels?status:in=archived,connected")).await;
+    assert_eq!(ids(&v), [amazon, archived]);
+    let (_, v) = get_json(&c, &url(&bc, "/v3/channels?date_created:min=2000-01-01")).await;
+    assert_eq!(ids(&v).len(), 3);
+    let (_, v) = get_json(&c, &url(&bc, "/v3/channels?date_created:max=2000-01-01")).await;
+    assert_eq!(ids(&v).len(), 0);
+    for bad in [
+        "type:in=shop",
+        "status:in=open",
+        "include=listings",
+        "available=maybe",
+        "date_modified:min=yesterday",
+    ] {
+        let (s, v) = get_json(&c, &url(&bc, &format!("/v3/channels?{bad}"))).await;
+        assert_eq!(s, 422, "{bad}");
+        assert_eq!(v["status"], 422, "{bad}");
+    }
+
+    // Pages.
+    let (_, v) = get_json(&c, &url(&bc, "/v3/channels?limit=2&page=2")).await;
+    assert_eq!(ids(&v), [archived]);
+    let p = &v["meta"]["pagination"];
+    assert_eq!(
+        (p["total"].as_i64(), p["count"].as_i64()),
+        (Some(3), Some(1))
+    );
+    assert_eq!(
+        (p["current_page"].as_i64(), p["total_pages"].as_i64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(p["links"]["previous"], "?page=1&limit=2");
+    assert!(p["links"].get("next").is_none());
+    bc.stop().await;
+}
+
+#[tokio::test]
 async fn product_pagination_meta_and_links() {
     let (bc, c) = setup().await;
     bc.generate_catalog(STORE, 120, 1);

@@ -10,7 +10,7 @@ use fantoccini::Locator;
 use crate::{
     helpers::{
         PASSWORD, TestApp,
-        browser::Browser,
+        browser::{Browser, axe_source},
         fake_bigcommerce::Fault,
         inventory::{STORE, inventory_env},
     },
@@ -245,45 +245,15 @@ fn main_pages(tenant: i64, connection: i64, run: i64) -> Vec<(&'static str, Stri
     ]
 }
 
-/// axe-core's script, installed by `npm ci --prefix tests/web/assets` (`.ci/run` does it).
-fn axe_source() -> Option<String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/web/assets/node_modules/axe-core/axe.min.js");
-    match std::fs::read_to_string(&path) {
-        Ok(source) => Some(source),
-        Err(e) => {
-            let required = std::env::var("CARTBRIDGE_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
-            assert!(
-                !required,
-                "{}: {e} (run npm ci --prefix tests/web/assets)",
-                path.display()
-            );
-            eprintln!("skipping the axe-core check: {} missing", path.display());
-            None
-        }
-    }
-}
-
 /// The serious and critical violations axe-core finds on the current page.
 async fn axe_violations(b: &Browser, axe: &str) -> Vec<String> {
-    b.client
-        .execute(&format!("{axe}\n;return true;"), Vec::new())
+    b.axe_violations(axe)
         .await
-        .expect("inject axe-core");
-    let found = b
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             axe.run(document, { resultTypes: ['violations'] })
-               .then((r) => done(r.violations
-                 .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-                 .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`)))
-               .catch((e) => done([`axe failed: ${e}`]));",
-            Vec::new(),
-        )
-        .await
-        .expect("run axe-core");
-    serde_json::from_value(found).unwrap_or_default()
+        .into_iter()
+        .filter(|v| {
+            v.starts_with("serious ") || v.starts_with("critical ") || v.starts_with("axe failed")
+        })
+        .collect()
 }
 
 #[tokio::test]

@@ -1,9 +1,6 @@
 //! One order, from whichever path saw it: the filters, the sales channel, the
 //! `order.placed` event, written once per (connection, order).
 
-use std::time::{Duration, Instant};
-
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{EVENT_TYPE, KIND, PlacedOrdersSettings, mapping, storefront_entries};
@@ -71,43 +68,6 @@ pub(super) struct Rules {
     pub channels: Vec<(i64, String)>,
 }
 
-#[derive(Deserialize)]
-struct Channel {
-    id: i64,
-    #[serde(default)]
-    name: String,
-}
-
-#[derive(Deserialize)]
-struct Channels {
-    data: Vec<Channel>,
-}
-
-const CHANNELS_TTL: Duration = Duration::from_secs(60);
-
-/// The store's channels (cached a minute per connection); empty without the scope.
-async fn channels(
-    ctx: &AppContext,
-    client: &StoreClient<'_>,
-    connection_id: i64,
-) -> Result<Vec<(i64, String)>, JobFailure> {
-    if let Ok(cache) = ctx.inbound.channels.lock()
-        && let Some((at, list)) = cache.get(&connection_id)
-        && at.elapsed() < CHANNELS_TTL
-    {
-        return Ok(list.clone());
-    }
-    let list = match client.get_json::<Channels>("/v3/channels?limit=250").await {
-        Ok(c) => c.data.into_iter().map(|c| (c.id, c.name)).collect(),
-        Err(BigCommerceError::Forbidden) => Vec::new(),
-        Err(e) => return Err(bc_failure(e)),
-    };
-    if let Ok(mut cache) = ctx.inbound.channels.lock() {
-        cache.insert(connection_id, (Instant::now(), list.clone()));
-    }
-    Ok(list)
-}
-
 /// The rules of an enabled flow; `None` when the flow is not enabled.
 pub(super) async fn rules(
     ctx: &AppContext,
@@ -134,7 +94,7 @@ pub(super) async fn rules(
     let overrides = db::inbound::overrides(&ctx.db, tenant_id, connection_id)
         .await
         .map_err(retry_db)?;
-    let channels = channels(ctx, client, connection_id).await?;
+    let channels = super::channels::names(ctx, client, connection_id).await?;
     Ok(Some(Rules {
         settings,
         start_at,

@@ -13,7 +13,7 @@ pub mod view;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Field, FieldKind, Flow, FlowConfig, RunButton, Schedule, ScopeProbe};
+use super::{Field, FieldKind, Flow, FlowConfig, LoadedOption, RunButton, Schedule, ScopeProbe};
 use crate::{
     context::AppContext,
     db::{
@@ -192,12 +192,16 @@ impl Flow for SendOrders {
         tenant_id: i64,
         connection_id: i64,
         field: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<(String, String)>, String>> {
+    ) -> BoxFuture<'a, Result<Vec<LoadedOption>, String>> {
         Box::pin(async move {
             if field != "status_id" {
                 return Ok(Vec::new());
             }
-            job::order_statuses(ctx, tenant_id, connection_id).await
+            let statuses = job::order_statuses(ctx, tenant_id, connection_id).await?;
+            Ok(statuses
+                .into_iter()
+                .map(|(value, label)| LoadedOption::new(value, label))
+                .collect())
         })
     }
 

@@ -104,13 +104,16 @@ pub(super) async fn execute(ctx: &AppContext, job: &Job) -> Result<(), JobFailur
         .map_err(|e| JobFailure::Fail(format!("This job's request could not be read ({e}).")))?;
     let tenant_id = job.tenant_id;
     let connection = load_connection(ctx, job).await?;
-    let (_, settings) = stored(ctx, tenant_id, connection.id)
+    let (enabled, settings) = stored(ctx, tenant_id, connection.id)
         .await
         .map_err(retry_db)?;
-    if settings.listen_webhooks {
+    if enabled && settings.listen_webhooks {
         // The safety net's other half: a shipment hook found deactivated or missing on the
-        // store is re-activated or re-created (and shown on the connection page meanwhile).
-        if let Err(e) = crate::inbound::check(ctx, tenant_id, connection.id, Some(KIND)).await {
+        // store is re-activated or re-created (and shown on the connection page meanwhile),
+        // and registrations dropped by an app uninstall come back after the re-install.
+        if let Err(e) =
+            crate::inbound::ensure(ctx, tenant_id, connection.id, KIND, super::WEBHOOK_SCOPES).await
+        {
             tracing::warn!(error = %e, connection_id = connection.id, "get shipments: hook check failed");
         }
     }

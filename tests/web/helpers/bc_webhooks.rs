@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::fake_bigcommerce::{FakeBigCommerce, FakeStore, Sent};
 use super::inventory::fast_jobs;
-use super::{Client, TestApp, never_shown, spawn_app_with};
+use super::{Client, Page, TestApp, never_shown, spawn_app_with};
 
 pub const STORE: &str = "ord123";
 pub const TOKEN: &str = "tok-orders-8c2e71aa";
@@ -34,8 +34,10 @@ pub struct OrdersEnv {
     pub connection: i64,
 }
 
-/// The world, with `adjust` applied to the app's settings (after: no job workers).
-pub async fn orders_env(adjust: impl FnOnce(&mut Settings)) -> OrdersEnv {
+/// The fake store (accepting http hook destinations, with the orders + channels token) and
+/// an app with no job workers talking to it, with `adjust` applied to the app's settings
+/// (after: no job workers). Nobody has signed up yet.
+pub async fn orders_world(adjust: impl FnOnce(&mut Settings)) -> (TestApp, FakeBigCommerce) {
     never_shown(TOKEN);
     let fake = FakeBigCommerce::start().await;
     let mut store = FakeStore::new(STORE).allow_http_hooks();
@@ -50,6 +52,12 @@ pub async fn orders_env(adjust: impl FnOnce(&mut Settings)) -> OrdersEnv {
         adjust(s);
     })
     .await;
+    (app, fake)
+}
+
+/// The world, with `adjust` applied to the app's settings (after: no job workers).
+pub async fn orders_env(adjust: impl FnOnce(&mut Settings)) -> OrdersEnv {
+    let (app, fake) = orders_world(adjust).await;
     let (client, tenant) = app.signup_and_login("owner@example.com", "Acme").await;
     let res = client
         .submit(
@@ -136,6 +144,40 @@ impl OrdersEnv {
         )
         .await
         .expect("settings saved");
+    }
+
+    /// The Placed Orders settings page's path.
+    pub fn settings_path(&self) -> String {
+        format!(
+            "/t/{}/connections/{}/flows/placed_orders",
+            self.tenant, self.connection
+        )
+    }
+
+    /// Submits the Placed Orders settings form as a browser would (CSRF from the page).
+    pub async fn submit_settings(&self, fields: &[(&str, &str)]) -> Page {
+        let path = self.settings_path();
+        self.client.submit(&path, &path, fields).await
+    }
+
+    /// The saved `storefronts` value and whether the flow is enabled.
+    pub async fn saved_storefronts(&self) -> Option<(bool, String)> {
+        let row = cartbridge::db::flows::find(
+            &self.app.db,
+            self.tenant,
+            self.connection,
+            "placed_orders",
+        )
+        .await
+        .expect("flow settings")?;
+        let settings: Value = serde_json::from_str(&row.settings).expect("settings json");
+        Some((
+            row.enabled,
+            settings["storefronts"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        ))
     }
 
     pub async fn enable(&self) {

@@ -1,6 +1,7 @@
 //! Headless Chromium through chromedriver and fantoccini. `Browser::start()` returns `None`
 //! (and the test is skipped with a message) only when chromedriver is absent and
 //! `CARTBRIDGE_REQUIRE_BROWSER` is unset; `.ci/run` sets it, so in CI a missing browser fails.
+//! [`axe_source`] and [`Browser::axe_violations`] run axe-core on the current page.
 
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
@@ -174,8 +175,52 @@ impl Browser {
         path
     }
 
+    /// Every violation axe-core (`axe_source`) finds on the current page, as
+    /// `impact rule: help — first nodes`.
+    pub async fn axe_violations(&self, axe: &str) -> Vec<String> {
+        self.client
+            .execute(&format!("{axe}\n;return true;"), Vec::new())
+            .await
+            .expect("inject axe-core");
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                   .then((r) => done(r.violations
+                     .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`)))
+                   .catch((e) => done([`axe failed: ${e}`]));",
+                Vec::new(),
+            )
+            .await
+            .expect("run axe-core");
+        serde_json::from_value(found.clone())
+            .unwrap_or_else(|e| panic!("axe-core answered {found}: {e}"))
+    }
+
     pub async fn close(mut self) {
         let _ = self.client.close().await;
         let _ = self.driver.kill().await;
+    }
+}
+
+/// axe-core's script, installed by `npm ci --prefix tests/web/assets` (`.ci/run` does it);
+/// `None` (the check skipped, with a message) when it is missing and
+/// `CARTBRIDGE_REQUIRE_BROWSER` is unset.
+pub fn axe_source() -> Option<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/web/assets/node_modules/axe-core/axe.min.js");
+    match std::fs::read_to_string(&path) {
+        Ok(source) => Some(source),
+        Err(e) => {
+            let required = std::env::var("CARTBRIDGE_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+            assert!(
+                !required,
+                "{}: {e} (run npm ci --prefix tests/web/assets)",
+                path.display()
+            );
+            eprintln!("skipping the axe-core check: {} missing", path.display());
+            None
+        }
     }
 }
