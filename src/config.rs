@@ -33,6 +33,7 @@ pub const VARIABLES: &[&str] = &[
     "CARTBRIDGE_SCHEDULER_TICK_SECS",
     "CARTBRIDGE_WEBHOOK_ALLOW_PRIVATE",
     "CARTBRIDGE_WEBHOOK_RETRY_SCHEDULE_SECS",
+    "CARTBRIDGE_TRUSTED_PROXIES",
 ];
 
 /// Typed settings. Secrets (master key, SMTP and database URLs, which may carry passwords)
@@ -495,6 +496,23 @@ mod tests {
     fn settings(pairs: &[(&'static str, &str)]) -> Result<Settings, ConfigError> {
         let raw = pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
         Settings::from_values(&raw)
+    }
+
+    /// `load` reads only the variables of `VARIABLES` (from the environment and the TOML
+    /// file), so every one `from_values` parses must be listed there.
+    #[test]
+    fn every_variable_read_is_listed() {
+        let source = include_str!("config.rs");
+        let mut read = source
+            .split("get(\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|name| name.starts_with("CARTBRIDGE_"))
+            .peekable();
+        assert!(read.peek().is_some());
+        for name in read {
+            assert!(VARIABLES.contains(&name), "{name} is not in VARIABLES");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::{
     context::AppContext,
     db::{
         self,
-        tenants::{InvitationRow, Invitee, MembershipChange},
+        tenants::{InvitationRow, Invitee, MembershipChange, NewInvitation},
         users::UserRow,
     },
     domain::{Email, Password, Role},
@@ -56,36 +56,31 @@ pub async fn invite(
     }
     let (token, token_hash) = tokens::generate();
     let expires = db::now() + INVITATION_TTL_DAYS * 86_400;
-    let id = db::tenants::upsert_invitation(
-        &ctx.db,
-        actor.tenant_id,
-        email.as_str(),
+    let link = ctx.link("/invitations/accept", &token);
+    let message = messages::invitation(
+        email,
+        &link,
+        &actor.tenant_name,
+        &actor.email,
         role.as_str(),
-        &token_hash,
-        actor.user_id,
-        expires,
-    )
-    .await?;
+        INVITATION_TTL_DAYS,
+    );
+    let job = crate::mailer::prepare(ctx, message).await?;
+    let invitation = NewInvitation {
+        email: email.as_str(),
+        role: role.as_str(),
+        token_hash: &token_hash,
+        invited_by: actor.user_id,
+        expires_at: expires,
+    };
+    let id = db::tenants::upsert_invitation(&ctx.db, actor.tenant_id, &invitation, &job).await?;
+    crate::jobs::wake();
     db::audit::record(
         &ctx.db,
         Some(actor.tenant_id),
         Some(actor.user_id),
         "invitation.sent",
         email.as_str(),
-    )
-    .await?;
-    let link = ctx.link("/invitations/accept", &token);
-    crate::mailer::enqueue(
-        ctx,
-        Some(actor.tenant_id),
-        messages::invitation(
-            email,
-            &link,
-            &actor.tenant_name,
-            &actor.email,
-            role.as_str(),
-            INVITATION_TTL_DAYS,
-        ),
     )
     .await?;
     Ok(id)

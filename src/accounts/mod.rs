@@ -6,7 +6,7 @@ use crate::{
     context::AppContext,
     db::{self, DbError, tokens::Purpose, users::UserRow},
     domain::{CompanyName, Email, Password, Secret},
-    mailer::{MailError, messages},
+    mailer::{self, MailError, messages},
 };
 
 pub mod limits;
@@ -93,6 +93,15 @@ pub async fn signup(
         }
     };
     let (token, token_hash) = tokens::generate();
+    let link = ctx.link("/verify-email", &token);
+    let message = messages::verify_email(email, &link, company.as_str());
+    let job = match mailer::prepare(ctx, message).await {
+        Ok(job) => job,
+        Err(e) => {
+            mail.release(ctx).await;
+            return Err(e.into());
+        }
+    };
     let new = db::tenants::NewOwner {
         company: company.as_str(),
         email: email.as_str(),
@@ -100,21 +109,16 @@ pub async fn signup(
         verify_token_hash: &token_hash,
         verify_expires_at: db::now() + VERIFY_TTL_SECS,
     };
-    let (tenant_id, user_id) = match db::tenants::create_with_owner(&ctx.db, &new).await {
-        Err(DbError::Conflict) => {
-            mail.release(ctx).await;
-            return Err(AccountError::EmailTaken);
-        }
-        other => other?,
-    };
+    let (tenant_id, user_id) =
+        match db::tenants::create_with_owner_and_email(&ctx.db, &new, &job).await {
+            Err(DbError::Conflict) => {
+                mail.release(ctx).await;
+                return Err(AccountError::EmailTaken);
+            }
+            other => other?,
+        };
+    crate::jobs::wake();
     tracing::info!(tenant_id, user_id, "signed up");
-    let link = ctx.link("/verify-email", &token);
-    crate::mailer::enqueue(
-        ctx,
-        Some(tenant_id),
-        messages::verify_email(email, &link, company.as_str()),
-    )
-    .await?;
     Ok(user_id)
 }
 
@@ -158,14 +162,6 @@ async fn send_verification(
     email: &Email,
 ) -> Result<(), AccountError> {
     let (token, token_hash) = tokens::generate();
-    db::tokens::insert(
-        &ctx.db,
-        user.id,
-        Purpose::VerifyEmail,
-        &token_hash,
-        db::now() + VERIFY_TTL_SECS,
-    )
-    .await?;
     let first = db::tenants::memberships_of(&ctx.db, user.id)
         .await?
         .into_iter()
@@ -173,12 +169,50 @@ async fn send_verification(
     let tenant_id = first.as_ref().map(|m| m.tenant_id);
     let company = first.map(|m| m.tenant_name).unwrap_or_default();
     let link = ctx.link("/verify-email", &token);
-    crate::mailer::enqueue(
-        ctx,
-        tenant_id,
-        messages::verify_email(email, &link, &company),
+    let token = NewToken {
+        user_id: user.id,
+        purpose: Purpose::VerifyEmail,
+        token_hash: &token_hash,
+        expires_at: db::now() + VERIFY_TTL_SECS,
+    };
+    let message = messages::verify_email(email, &link, &company);
+    store_token_and_email(ctx, &token, tenant_id, message).await
+}
+
+/// A one-time token about to be stored (its hash) and sent.
+struct NewToken<'a> {
+    user_id: i64,
+    purpose: Purpose,
+    token_hash: &'a str,
+    expires_at: i64,
+}
+
+/// Stores `token` and queues `message`, the email carrying its link, in one transaction,
+/// filed under `tenant_id` (the user's first tenant). An account without a tenant (staff
+/// only) has no tenant to file a job under: its email is sent at once, after the token is
+/// stored.
+async fn store_token_and_email(
+    ctx: &AppContext,
+    token: &NewToken<'_>,
+    tenant_id: Option<i64>,
+    message: mailer::OutgoingEmail,
+) -> Result<(), AccountError> {
+    let NewToken {
+        user_id,
+        purpose,
+        token_hash,
+        expires_at,
+    } = *token;
+    let Some(tenant_id) = tenant_id else {
+        db::tokens::insert(&ctx.db, user_id, purpose, token_hash, expires_at).await?;
+        return Ok(ctx.mailer.send(message).await?);
+    };
+    let job = mailer::prepare(ctx, message).await?;
+    db::tokens::insert_with_email(
+        &ctx.db, user_id, purpose, token_hash, expires_at, tenant_id, &job,
     )
     .await?;
+    crate::jobs::wake();
     Ok(())
 }
 
@@ -342,20 +376,13 @@ pub async fn request_password_reset(
     send_password_link(ctx, user.id, email, Purpose::ResetPassword).await
 }
 
-/// A one-time link for `user_id` to choose a password (`ResetPassword`: 1 hour;
+/// How long a link to choose a password stays valid (`ResetPassword`: 1 hour;
 /// `SetPassword`, for accounts made without one: 72 hours).
-async fn password_link(
-    ctx: &AppContext,
-    user_id: i64,
-    purpose: Purpose,
-) -> Result<(Secret, i64), AccountError> {
-    let ttl = match purpose {
+fn password_link_ttl(purpose: Purpose) -> i64 {
+    match purpose {
         Purpose::ResetPassword => RESET_TTL_SECS,
         _ => SET_PASSWORD_TTL_SECS,
-    };
-    let (token, token_hash) = tokens::generate();
-    db::tokens::insert(&ctx.db, user_id, purpose, &token_hash, db::now() + ttl).await?;
-    Ok((Secret::new(ctx.link("/password/reset", &token)), ttl))
+    }
 }
 
 /// Emails `email` a one-time link to choose a password.
@@ -365,19 +392,22 @@ pub async fn send_password_link(
     email: &Email,
     purpose: Purpose,
 ) -> Result<(), AccountError> {
-    let (link, ttl) = password_link(ctx, user_id, purpose).await?;
+    let ttl = password_link_ttl(purpose);
+    let (token, token_hash) = tokens::generate();
+    let link = Secret::new(ctx.link("/password/reset", &token));
     let tenant_id = db::tenants::memberships_of(&ctx.db, user_id)
         .await?
         .into_iter()
         .next()
         .map(|m| m.tenant_id);
-    crate::mailer::enqueue(
-        ctx,
-        tenant_id,
-        messages::reset_password(email, link.expose(), ttl / 60),
-    )
-    .await?;
-    Ok(())
+    let token = NewToken {
+        user_id,
+        purpose,
+        token_hash: &token_hash,
+        expires_at: db::now() + ttl,
+    };
+    let message = messages::reset_password(email, link.expose(), ttl / 60);
+    store_token_and_email(ctx, &token, tenant_id, message).await
 }
 
 /// Sets a new password through a reset or set-password link; ends the user's other sessions.
@@ -409,7 +439,16 @@ pub async fn create_staff(ctx: &AppContext, email: &Email) -> Result<Secret, Acc
         }
         None => db::users::create_staff(&ctx.db, email.as_str()).await?,
     };
-    let (link, _) = password_link(ctx, user_id, Purpose::SetPassword).await?;
+    let (token, token_hash) = tokens::generate();
+    let expires_at = db::now() + password_link_ttl(Purpose::SetPassword);
+    db::tokens::insert(
+        &ctx.db,
+        user_id,
+        Purpose::SetPassword,
+        &token_hash,
+        expires_at,
+    )
+    .await?;
     db::audit::record(&ctx.db, None, None, "staff.link_issued", email.as_str()).await?;
-    Ok(link)
+    Ok(Secret::new(ctx.link("/password/reset", &token)))
 }

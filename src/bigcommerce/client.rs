@@ -337,24 +337,9 @@ impl StoreClient<'_> {
         serde_json::from_slice(&body).map_err(|e| BigCommerceError::Malformed(e.to_string()))
     }
 
-    /// Like [`get_json`](Self::get_json) for a v2 collection or record that may be empty:
-    /// `None` on 204 No Content (no body to parse), as `GET /v2/orders/{id}/shipments`
-    /// answers an order without shipments.
-    pub async fn get_json_or_empty<T: DeserializeOwned>(
-        &self,
-        path_and_query: &str,
-    ) -> Result<Option<T>, BigCommerceError> {
-        let (status, body) = self.get_raw(path_and_query).await?;
-        if status == StatusCode::NO_CONTENT {
-            return Ok(None);
-        }
-        serde_json::from_slice(&body)
-            .map(Some)
-            .map_err(|e| BigCommerceError::Malformed(e.to_string()))
-    }
-
     /// GETs `path_and_query` and decodes the JSON body, reading an empty answer (v2 answers
-    /// an empty collection with 204 and no body) as `T::default()`.
+    /// an empty collection with 204 and no body, as `GET /v2/orders/{id}/shipments` does for
+    /// an order without shipments) as `T::default()`.
     pub async fn get_json_or_default<T: DeserializeOwned + Default>(
         &self,
         path_and_query: &str,

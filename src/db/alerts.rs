@@ -1,7 +1,8 @@
 //! Merchant alerts: who opted out (`alert_optouts`, per member and tenant) and what was
 //! alerted (`alert_states`: one row per tenant, subject and problem, so that a problem is
-//! emailed at most once an hour and its recovery once). Every function takes the tenant id
-//! first.
+//! emailed at most once an hour and its recovery once, and a partner event such as
+//! `connection.failed` goes out once per failing streak). Every function takes the tenant
+//! id first.
 
 use super::{BeginWrite, Db, DbError, now, on_pool};
 
@@ -91,6 +92,39 @@ pub async fn observe(
         }
         tx.commit().await?;
         Ok::<Decision, sqlx::Error>(decision)
+    })
+    .map_err(DbError::from)
+}
+
+/// Records that `problem` of `subject` is ongoing (`active`) or over at `at`, and says
+/// whether this starts it: `true` when it is ongoing now and was not before (never seen, or
+/// over since). One transaction, so two processes seeing the same failure agree on one
+/// start.
+pub async fn start_or_end(
+    db: &Db,
+    tenant_id: i64,
+    subject: &str,
+    problem: &str,
+    active: bool,
+    at: i64,
+) -> Result<bool, DbError> {
+    on_pool!(db, p => {
+        let mut tx = p.begin_write().await?;
+        let was: Option<bool> = sqlx::query_scalar(
+            "SELECT active FROM alert_states WHERE tenant_id = $1 AND subject = $2 AND problem = $3")
+            .bind(tenant_id).bind(subject).bind(problem).fetch_optional(&mut *tx).await?;
+        let started = active && was != Some(true);
+        if was.is_some() || active {
+            sqlx::query(
+                "INSERT INTO alert_states (tenant_id, subject, problem, active, last_sent_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, subject, problem) DO UPDATE \
+                 SET active = $4, last_sent_at = COALESCE($5, alert_states.last_sent_at), updated_at = $6")
+                .bind(tenant_id).bind(subject).bind(problem).bind(active)
+                .bind(if started { Some(at) } else { None }).bind(at)
+                .execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok::<bool, sqlx::Error>(started)
     })
     .map_err(DbError::from)
 }

@@ -4,7 +4,11 @@
 //! verified BigCommerce's signature or exchanged its code; every write then carries the
 //! tenant id it found.
 
-use super::{BeginWrite, Db, DbError, now, on_pool};
+use super::{
+    BeginWrite, Db, DbError,
+    jobs::{QueueInTx, TxJob},
+    now, on_pool,
+};
 
 /// The app-installed connection of a store, and its tenant.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -237,20 +241,27 @@ pub async fn link_proven(db: &Db, pending: &PendingLink) -> Result<(), DbError> 
     })
 }
 
-/// Stores an emailed link request (only the token's hash).
+/// Stores an emailed link request (only the token's hash) and queues `email`, which
+/// carries the link (filed under the pending link's tenant), in one transaction.
 pub async fn insert_link_request(
     db: &Db,
     token_hash: &str,
     pending: &PendingLink,
     expires_at: i64,
+    email: &dyn TxJob,
 ) -> Result<(), DbError> {
     let sql = "INSERT INTO bigcommerce_link_requests \
                (token_hash, user_id, tenant_id, store_hash, bc_user_id, role, created_at, expires_at) \
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-    on_pool!(db, p => sqlx::query(sql).bind(token_hash).bind(pending.user_id).bind(pending.tenant_id)
-        .bind(&pending.store_hash).bind(pending.bc_user_id).bind(&pending.role).bind(now()).bind(expires_at)
-        .execute(p).await.map(|r| r.rows_affected()))?;
-    Ok(())
+    on_pool!(db, p => {
+        let mut tx = p.begin_write().await?;
+        sqlx::query(sql).bind(token_hash).bind(pending.user_id).bind(pending.tenant_id)
+            .bind(&pending.store_hash).bind(pending.bc_user_id).bind(&pending.role).bind(now())
+            .bind(expires_at).execute(&mut *tx).await?;
+        tx.queue(pending.tenant_id, email).await?;
+        tx.commit().await?;
+        Ok(())
+    })
 }
 
 /// An unused, unexpired link request.

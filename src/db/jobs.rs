@@ -68,6 +68,54 @@ pub async fn enqueue(db: &Db, job: &NewJob<'_>) -> Result<Option<i64>, DbError> 
     }
 }
 
+/// A job written in the same transaction as the rows it is about (a one-time link and the
+/// email that carries it), so both commit or neither does: a crash in between can leave
+/// neither a link nobody was sent nor an email whose link does not exist. The payload is
+/// made for the tenant the job is filed under, which a signup only learns inside that
+/// transaction (the tenant is created there). Never deduplicated, due at once.
+pub trait TxJob: Send + Sync {
+    /// The job kind (`jobs.kind`).
+    fn kind(&self) -> &'static str;
+    fn max_attempts(&self) -> i32;
+    /// The handler's JSON for a job filed under `tenant_id`.
+    fn payload(&self, tenant_id: i64) -> Result<String, DbError>;
+}
+
+const INSERT_TX_JOB: &str = "INSERT INTO jobs (tenant_id, connection_id, kind, job_key, store_hash, \
+    payload, status, run_at, attempts, max_attempts, created_at, updated_at) \
+    VALUES ($1, NULL, $2, NULL, NULL, $3, 'queued', $4, 0, $5, $4, $4)";
+
+/// Queues a [`TxJob`] in a repository function's own transaction. The caller wakes this
+/// process's workers after the commit (`jobs::wake`).
+pub(crate) trait QueueInTx {
+    fn queue(
+        &mut self,
+        tenant_id: i64,
+        job: &dyn TxJob,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+}
+
+macro_rules! queue_in_tx {
+    ($database:ty) => {
+        impl QueueInTx for sqlx::Transaction<'_, $database> {
+            async fn queue(&mut self, tenant_id: i64, job: &dyn TxJob) -> Result<(), DbError> {
+                let payload = job.payload(tenant_id)?;
+                sqlx::query(INSERT_TX_JOB)
+                    .bind(tenant_id)
+                    .bind(job.kind())
+                    .bind(payload)
+                    .bind(now())
+                    .bind(job.max_attempts())
+                    .execute(&mut **self)
+                    .await?;
+                Ok(())
+            }
+        }
+    };
+}
+queue_in_tx!(sqlx::Sqlite);
+queue_in_tx!(sqlx::Postgres);
+
 /// The columns a claim returns (what a handler gets to see).
 #[derive(Debug, sqlx::FromRow)]
 struct ClaimedRow {

@@ -569,6 +569,15 @@ impl ShipmentView {
             .map(|_| link)
     }
 
+    /// When the store created the shipment, as a Unix time (pages show it with
+    /// `layout.stamp`, in the viewer's time zone).
+    pub fn shipped_at_unix(&self) -> Option<i64> {
+        let at = self.shipped_at.as_deref()?;
+        chrono::DateTime::parse_from_rfc3339(at)
+            .ok()
+            .map(|t| t.timestamp())
+    }
+
     /// The items in words: `WID-1 × 3, GAD-2 × 2`.
     pub fn items_text(&self) -> String {
         self.items

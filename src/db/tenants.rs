@@ -1,7 +1,11 @@
 //! `tenants`, `memberships` and `invitations`. Every function on a tenant's data takes the
 //! tenant id first and filters on it: another tenant's row is simply not found.
 
-use super::{BeginWrite, Db, DbError, now, on_pool};
+use super::{
+    BeginWrite, Db, DbError,
+    jobs::{QueueInTx, TxJob},
+    now, on_pool,
+};
 
 /// What signup stores, all in one transaction.
 pub struct NewOwner<'a> {
@@ -15,6 +19,24 @@ pub struct NewOwner<'a> {
 /// Creates a tenant, its owner (unverified) and the owner's verification token.
 /// `DbError::Conflict` if the email is taken.
 pub async fn create_with_owner(db: &Db, new: &NewOwner<'_>) -> Result<(i64, i64), DbError> {
+    create_owner(db, new, None).await
+}
+
+/// [`create_with_owner`], queueing the email with the verification link (filed under the
+/// new tenant) in the same transaction.
+pub async fn create_with_owner_and_email(
+    db: &Db,
+    new: &NewOwner<'_>,
+    email: &dyn TxJob,
+) -> Result<(i64, i64), DbError> {
+    create_owner(db, new, Some(email)).await
+}
+
+async fn create_owner(
+    db: &Db,
+    new: &NewOwner<'_>,
+    email: Option<&dyn TxJob>,
+) -> Result<(i64, i64), DbError> {
     let at = now();
     on_pool!(db, p => {
         let mut tx = p.begin_write().await?;
@@ -29,6 +51,9 @@ pub async fn create_with_owner(db: &Db, new: &NewOwner<'_>) -> Result<(i64, i64)
             .bind(user_id).bind(new.verify_token_hash).bind(at).bind(new.verify_expires_at).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO audit_log (tenant_id, actor_user_id, action, detail, at) VALUES ($1, $2, 'tenant.created', $3, $4)")
             .bind(tenant_id).bind(user_id).bind(new.company).bind(at).execute(&mut *tx).await?;
+        if let Some(email) = email {
+            tx.queue(tenant_id, email).await?;
+        }
         tx.commit().await?;
         Ok((tenant_id, user_id))
     })
@@ -147,17 +172,31 @@ pub struct InvitationRow {
 const INVITATION_COLUMNS: &str = "i.id, i.tenant_id, t.name AS tenant_name, i.email, i.role, \
     i.expires_at, i.accepted_at, i.revoked_at, i.created_at";
 
+/// An invitation to store.
+pub struct NewInvitation<'a> {
+    pub email: &'a str,
+    pub role: &'a str,
+    pub token_hash: &'a str,
+    pub invited_by: i64,
+    pub expires_at: i64,
+}
+
 /// Creates an invitation, or renews the pending one for the same email (new token, role and
-/// expiry), so inviting twice resends rather than fails.
+/// expiry), so inviting twice resends rather than fails; queues `mail`, the email with its
+/// link, in the same transaction.
 pub async fn upsert_invitation(
     db: &Db,
     tenant_id: i64,
-    email: &str,
-    role: &str,
-    token_hash: &str,
-    invited_by: i64,
-    expires_at: i64,
+    invitation: &NewInvitation<'_>,
+    mail: &dyn TxJob,
 ) -> Result<i64, DbError> {
+    let NewInvitation {
+        email,
+        role,
+        token_hash,
+        invited_by,
+        expires_at,
+    } = *invitation;
     let at = now();
     on_pool!(db, p => {
         let mut tx = p.begin_write().await?;
@@ -174,6 +213,7 @@ pub async fn upsert_invitation(
             ).bind(tenant_id).bind(email).bind(role).bind(token_hash).bind(invited_by).bind(at).bind(expires_at)
             .fetch_one(&mut *tx).await?,
         };
+        tx.queue(tenant_id, mail).await?;
         tx.commit().await?;
         Ok(id)
     })

@@ -1,8 +1,13 @@
 //! `user_tokens`: one-time links (email verification, password reset, staff set-password).
 //! Only the SHA-256 of a token is stored; a token is consumed by one conditional UPDATE, so
-//! two concurrent uses cannot both succeed.
+//! two concurrent uses cannot both succeed. A token sent by email is written in one
+//! transaction with the email's job ([`insert_with_email`]).
 
-use super::{BeginWrite, Db, DbError, now, on_pool};
+use super::{
+    BeginWrite, Db, DbError,
+    jobs::{QueueInTx, TxJob},
+    now, on_pool,
+};
 
 /// What a one-time token is for (the `purpose` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +36,10 @@ pub struct TokenRow {
     pub used_at: Option<i64>,
 }
 
+const INSERT: &str = "INSERT INTO user_tokens (user_id, purpose, token_hash, created_at, expires_at) \
+    VALUES ($1, $2, $3, $4, $5)";
+
+/// Stores a token that is handed over otherwise than by email (a staff set-password link).
 pub async fn insert(
     db: &Db,
     user_id: i64,
@@ -38,11 +47,30 @@ pub async fn insert(
     token_hash: &str,
     expires_at: i64,
 ) -> Result<(), DbError> {
-    let sql = "INSERT INTO user_tokens (user_id, purpose, token_hash, created_at, expires_at) \
-               VALUES ($1, $2, $3, $4, $5)";
-    on_pool!(db, p => sqlx::query(sql).bind(user_id).bind(purpose.as_str()).bind(token_hash)
+    on_pool!(db, p => sqlx::query(INSERT).bind(user_id).bind(purpose.as_str()).bind(token_hash)
         .bind(now()).bind(expires_at).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+/// Stores a token and queues the email that carries it (filed under `tenant_id`), in one
+/// transaction.
+pub async fn insert_with_email(
+    db: &Db,
+    user_id: i64,
+    purpose: Purpose,
+    token_hash: &str,
+    expires_at: i64,
+    tenant_id: i64,
+    email: &dyn TxJob,
+) -> Result<(), DbError> {
+    on_pool!(db, p => {
+        let mut tx = p.begin_write().await?;
+        sqlx::query(INSERT).bind(user_id).bind(purpose.as_str()).bind(token_hash)
+            .bind(now()).bind(expires_at).execute(&mut *tx).await?;
+        tx.queue(tenant_id, email).await?;
+        tx.commit().await?;
+        Ok(())
+    })
 }
 
 pub async fn find(db: &Db, token_hash: &str) -> Result<Option<TokenRow>, DbError> {

@@ -14,7 +14,7 @@ use crate::domain::{Email, Secret};
 pub mod messages;
 pub mod queue;
 
-pub use queue::{EmailJobs, enqueue};
+pub use queue::{EmailJob, EmailJobs, enqueue, prepare};
 
 /// An email ready to send: text and HTML bodies of the same content.
 #[derive(Debug, Clone)]

@@ -6,6 +6,12 @@
 //! Bodies carry one-time links (verification, reset, invitation tokens), so the payload is a
 //! secret at rest: it is sealed with the vault (bound to the tenant, the `jobs` table and the
 //! `email` field) and stored base64 in `jobs.payload`; it is never logged.
+//!
+//! An email that carries a one-time link is queued in the transaction that stores the link
+//! ([`prepare`] gives the [`EmailJob`] that the repository function writes), so a crash
+//! cannot leave a link without its email or an email without its link.
+
+use std::sync::Arc;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use serde::{Deserialize, Serialize};
@@ -13,10 +19,10 @@ use serde::{Deserialize, Serialize};
 use super::{MailError, OutgoingEmail};
 use crate::{
     context::AppContext,
-    db,
+    db::{self, DbError, jobs::TxJob},
     domain::{Email, Secret},
     jobs::{self, BoxFuture, Handler, Job, JobFailure, JobRequest},
-    vault::Aad,
+    vault::{Aad, KeyRing},
 };
 
 /// The job kind of an email.
@@ -41,6 +47,63 @@ fn aad(tenant_id: i64) -> Aad {
     Aad::new(tenant_id, "jobs", 0, "email")
 }
 
+/// An email ready to be queued in a repository function's transaction (a [`TxJob`]): the
+/// message, and the key ring that seals it for the tenant the job is filed under without
+/// any I/O. Wake the workers after the commit (`jobs::wake`).
+pub struct EmailJob {
+    message: Secret,
+    ring: Arc<KeyRing>,
+    max_attempts: i32,
+}
+
+impl std::fmt::Debug for EmailJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EmailJob(..)")
+    }
+}
+
+/// Makes `email` ready to be queued in the caller's transaction.
+pub async fn prepare(ctx: &AppContext, email: OutgoingEmail) -> Result<EmailJob, MailError> {
+    let message = Message {
+        to: email.to.as_str().to_owned(),
+        subject: email.subject,
+        text: email.text,
+        html: email.html,
+    };
+    let message =
+        Secret::new(serde_json::to_string(&message).map_err(|e| MailError::Build(e.to_string()))?);
+    let ring = ctx
+        .vault
+        .sealing_ring()
+        .await
+        .map_err(|e| MailError::Queue(e.to_string()))?;
+    Ok(EmailJob {
+        message,
+        ring,
+        max_attempts: i32::try_from(ctx.jobs.max_attempts).unwrap_or(i32::MAX),
+    })
+}
+
+impl TxJob for EmailJob {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn max_attempts(&self) -> i32 {
+        self.max_attempts
+    }
+
+    fn payload(&self, tenant_id: i64) -> Result<String, DbError> {
+        let sealed = self
+            .ring
+            .seal(&aad(tenant_id), &self.message)
+            .map_err(|e| DbError::Other(sqlx::Error::Encode(Box::new(e))))?;
+        jobs::to_payload(&Payload {
+            sealed: STANDARD.encode(sealed),
+        })
+    }
+}
+
 /// Queues `email` for delivery on behalf of `tenant_id`. An account without any tenant (staff
 /// only) has no tenant to file a job under: its email is sent at once, as before.
 pub async fn enqueue(
@@ -51,23 +114,10 @@ pub async fn enqueue(
     let Some(tenant_id) = tenant_id else {
         return ctx.mailer.send(email).await;
     };
-    let message = Message {
-        to: email.to.as_str().to_owned(),
-        subject: email.subject,
-        text: email.text,
-        html: email.html,
-    };
-    let plain =
-        Secret::new(serde_json::to_string(&message).map_err(|e| MailError::Build(e.to_string()))?);
-    let sealed = ctx
-        .vault
-        .seal(&aad(tenant_id), &plain)
-        .await
+    let job = prepare(ctx, email).await?;
+    let payload = job
+        .payload(tenant_id)
         .map_err(|e| MailError::Queue(e.to_string()))?;
-    let payload = jobs::to_payload(&Payload {
-        sealed: STANDARD.encode(sealed),
-    })
-    .map_err(|e| MailError::Queue(e.to_string()))?;
     let request = JobRequest {
         tenant_id,
         connection_id: None,

@@ -45,25 +45,23 @@ pub async fn send_link_confirmation(
     accounts::limits::by_address(ctx, accounts::limits::Action::LinkByEmail, ip).await?;
     accounts::limits::by_recipient(ctx, accounts::limits::Mail::AppLink, email).await?;
     let (token, token_hash) = accounts::tokens::generate();
+    let link = ctx.link("/bigcommerce/link/confirm", &token);
+    let message = crate::mailer::messages::confirm_app_link(
+        email,
+        &link,
+        &pending.store_hash,
+        LINK_TTL_SECS / 3600,
+    );
+    let job = crate::mailer::prepare(ctx, message).await?;
     db::bigcommerce_app::insert_link_request(
         &ctx.db,
         &token_hash,
         pending,
         db::now() + LINK_TTL_SECS,
+        &job,
     )
     .await?;
-    let link = ctx.link("/bigcommerce/link/confirm", &token);
-    crate::mailer::enqueue(
-        ctx,
-        Some(pending.tenant_id),
-        crate::mailer::messages::confirm_app_link(
-            email,
-            &link,
-            &pending.store_hash,
-            LINK_TTL_SECS / 3600,
-        ),
-    )
-    .await?;
+    crate::jobs::wake();
     Ok(())
 }
 

@@ -1,9 +1,10 @@
 //! The events partners are told about, put in the webhook outbox: `inventory.changed` (one
 //! per run, the changed variants in batches of at most 500), `run.failed` and
-//! `connection.failed`. Each body is a Standard Webhooks envelope
-//! `{"type", "timestamp", "data"}`; each event has a dedupe key, so emitting twice (a retried
-//! job, a takeover) stores it once. After the outbox commit the first attempts are queued;
-//! should the process die in between, the outbox sweep queues them.
+//! `connection.failed` (once per failing streak of a connection). Each body is a Standard
+//! Webhooks envelope `{"type", "timestamp", "data"}`; each event has a dedupe key, so
+//! emitting twice (a retried job, a takeover) stores it once. After the outbox commit the
+//! first attempts are queued; should the process die in between, the outbox sweep queues
+//! them.
 
 use serde_json::{Value, json};
 
@@ -95,7 +96,8 @@ pub async fn run_failed(
     emit(ctx, tenant_id, &[pending]).await
 }
 
-/// `connection.failed` when a connection test found a problem. One event per test.
+/// `connection.failed` for a connection test that found a problem. Emits every time it
+/// is called; [`after_connection_test`] calls it once per failing streak.
 pub async fn connection_failed(
     ctx: &AppContext,
     tenant_id: i64,
@@ -119,8 +121,10 @@ pub async fn connection_failed(
 }
 
 /// The one call `connections::store::test` makes after recording a test: emits
-/// `connection.failed` for an unhealthy result. Errors are logged, never returned: a
-/// webhook must not fail the test the merchant asked for.
+/// `connection.failed` when the connection starts failing (its first failed test, or the
+/// first after a healthy one); a connection that keeps failing emits nothing more until a
+/// test passes (`alert_states`, like the merchant alerts). Errors are logged, never
+/// returned: a webhook must not fail the test the merchant asked for.
 pub async fn after_connection_test(
     ctx: &AppContext,
     tenant_id: i64,
@@ -128,7 +132,21 @@ pub async fn after_connection_test(
     report: &TestReport,
 ) {
     crate::alerts::after_connection_test(ctx, tenant_id, connection_id, report).await;
-    if report.healthy {
+    let streak = db::alerts::start_or_end(
+        &ctx.db,
+        tenant_id,
+        &format!("connection:{connection_id}"),
+        "connection.failed",
+        !report.healthy,
+        ctx.clock.now(),
+    )
+    .await;
+    let started = streak.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot record the connection's failing streak");
+        // Unsure whether the streak is new: better a repeated event than a lost one.
+        !report.healthy
+    });
+    if !started {
         return;
     }
     let problem = report

@@ -3,6 +3,7 @@
 //! SSRF guard). Services only: `web::api` is the HTTP face, `db::api_keys`/`db::webhooks`
 //! hold the SQL. Nothing here knows actix, and no key or signing secret is ever logged.
 
+pub mod csv_stream;
 pub mod events;
 pub mod export;
 pub mod keys;

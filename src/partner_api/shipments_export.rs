@@ -1,13 +1,14 @@
 //! CSV export of a connection's shipments, streamed: 500 shipments per database round trip
-//! by id, written out as they come. One row per shipment; its items in one column
+//! by id, written out as they come ([`super::csv_stream`]). One row per shipment; its items in one column
 //! (`SKU x quantity; …`, the order line id when no SKU is known). The caller checks that
 //! the tenant may see the connection first.
 
 use bytes::Bytes;
-use futures_util::{Stream, stream};
+use futures_util::Stream;
 
+use super::csv_stream::{Export, ExportError, csv_stream};
 use crate::db::{
-    self, Db, DbError,
+    self, Db,
     shipments::{Filter, ShipmentView},
 };
 
@@ -70,58 +71,25 @@ pub fn to_csv(rows: &[ShipmentView], header: bool) -> Result<Vec<u8>, csv::Error
     out.into_inner().map_err(|e| e.into_error().into())
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ExportError {
-    #[error(transparent)]
-    Db(#[from] DbError),
-    #[error("cannot write CSV: {0}")]
-    Csv(#[from] csv::Error),
-}
-
-struct Cursor {
-    db: Db,
-    tenant_id: i64,
-    connection_id: i64,
-    after: i64,
-    header: bool,
-    done: bool,
-}
-
 /// The shipments of one connection as a stream of CSV chunks (the header alone when none).
 pub fn shipments_csv(
     db: Db,
     tenant_id: i64,
     connection_id: i64,
 ) -> impl Stream<Item = Result<Bytes, ExportError>> {
-    let start = Cursor {
-        db,
-        tenant_id,
-        connection_id,
-        after: 0,
-        header: true,
-        done: false,
-    };
-    stream::unfold(start, |mut c| async move {
-        if c.done {
-            return None;
-        }
-        let filter = Filter {
-            connection_id: Some(c.connection_id),
-            ..Filter::default()
-        };
-        let page = db::shipments::page(&c.db, c.tenant_id, &filter, c.after, PAGE).await;
-        let chunk = page.map_err(ExportError::from).and_then(|rows| {
-            c.done = (rows.len() as i64) < PAGE;
-            if let Some(last) = rows.last() {
-                c.after = last.id;
+    csv_stream(Export {
+        page: PAGE,
+        fetch: move |after, limit| {
+            let db = db.clone();
+            async move {
+                let filter = Filter {
+                    connection_id: Some(connection_id),
+                    ..Filter::default()
+                };
+                db::shipments::page(&db, tenant_id, &filter, after, limit).await
             }
-            let text = to_csv(&rows, c.header)?;
-            c.header = false;
-            Ok(Bytes::from(text))
-        });
-        if chunk.is_err() {
-            c.done = true;
-        }
-        Some((chunk, c))
+        },
+        key: |s: &ShipmentView| s.id,
+        to_csv,
     })
 }

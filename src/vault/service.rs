@@ -82,11 +82,18 @@ impl Vault {
 
     /// Seals `secret` for the place `aad` describes, under the newest data key.
     pub async fn seal(&self, aad: &Aad, secret: &Secret) -> Result<Vec<u8>, VaultServiceError> {
+        Ok(self.sealing_ring().await?.seal(aad, secret)?)
+    }
+
+    /// The ring [`seal`](Self::seal) uses (reloaded first if another process added a newer
+    /// key), for sealing where no I/O may happen: inside a database transaction, whose
+    /// connection must not wait for another one from the pool.
+    pub async fn sealing_ring(&self) -> Result<Arc<KeyRing>, VaultServiceError> {
         let newest = db::vault_keys::newest_id(&self.db).await?;
         if newest.is_some_and(|id| i64::from(self.ring().active_id()) < id) {
             self.reload().await?;
         }
-        Ok(self.ring().seal(aad, secret)?)
+        Ok(self.ring())
     }
 
     /// Opens a sealed value; reloads the ring once if it names an unknown key.

@@ -67,15 +67,6 @@ pub async fn signup(
                     errors.add("email", AccountError::EmailTaken.to_string());
                     Err(errors)
                 }
-                Err(AccountError::Mail(e)) => {
-                    tracing::error!(error = ?e, "verification email not sent");
-                    flash(
-                        &viewer.session,
-                        "error",
-                        "Your account was created, but we could not send the confirmation email. Use “Send the link again” below.",
-                    );
-                    Ok(email)
-                }
                 Err(e) => return Err(e.into()),
             }
         }

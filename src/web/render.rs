@@ -1,9 +1,11 @@
 //! Rendering helpers: the `Layout` every page template extends (navigation, flash messages,
-//! CSRF token), `render` with a status, and `see_other` redirects.
+//! CSRF token), `render` with a status, `see_other` redirects and streamed CSV downloads.
 
 use actix_session::Session;
 use actix_web::{HttpResponse, http::StatusCode, http::header};
 use askama::Template;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::{db::tenants::MembershipRow, domain::TimeZone, error::AppError};
@@ -227,6 +229,27 @@ pub fn render(page: &impl Template) -> Result<HttpResponse, AppError> {
 }
 
 /// A 303 redirect, as answered after every successful POST.
+/// A CSV download named `file_name`, streamed from `chunks`. An error while streaming is
+/// logged and cuts the response short (the status line has gone out already).
+pub fn csv_attachment<E: std::fmt::Display>(
+    file_name: &str,
+    chunks: impl Stream<Item = Result<Bytes, E>> + 'static,
+) -> HttpResponse {
+    let chunks = chunks.map(|chunk| {
+        chunk.map_err(|e| {
+            tracing::error!(error = %e, "CSV export stopped");
+            actix_web::error::ErrorInternalServerError("export failed")
+        })
+    });
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file_name}\""),
+        ))
+        .streaming(chunks)
+}
+
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))

@@ -3,15 +3,14 @@
 //! one purchase order's shipments (the list itself is `templates/shipments/_list.html`, a
 //! partial the PO detail page includes). Read-only.
 
-use actix_web::{HttpResponse, http::header, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
-use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::{
     extract::CurrentTenant,
     flows::{ConnectionNav, parse_page},
-    render::{Layout, render},
+    render::{Layout, csv_attachment, render},
 };
 use crate::{
     context::AppContext,
@@ -118,18 +117,8 @@ pub async fn export_shipments(
     let connection = db::connections::find(&ctx.db, tenant.id(), path.1)
         .await?
         .ok_or(AppError::NotFound)?;
-    let stream =
-        shipments_export::shipments_csv(ctx.db.clone(), tenant.id(), connection.id).map(|chunk| {
-            chunk.map_err(|e| {
-                tracing::error!(error = %e, "CSV export stopped");
-                actix_web::error::ErrorInternalServerError("export failed")
-            })
-        });
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"shipments-{}.csv\"", connection.id),
-        ))
-        .streaming(stream))
+    Ok(csv_attachment(
+        &format!("shipments-{}.csv", connection.id),
+        shipments_export::shipments_csv(ctx.db.clone(), tenant.id(), connection.id),
+    ))
 }

@@ -1,7 +1,8 @@
 //! Merchant alerts (issue 14): a connection failing auth, a flow failing N runs in a row and
 //! a webhook endpoint disabled email the tenant's owners and admins (not members, not those
 //! who opted out), through the file outbox and through SMTP, at most once an hour per
-//! problem (a test clock moves the hour, no sleeping), and once more on recovery.
+//! problem (a test clock moves the hour, no sleeping), and once more on recovery. The
+//! partners' `connection.failed` event goes out once per failing streak.
 
 use cartbridge::{
     connections::store::{self, ConnectionInput},
@@ -247,5 +248,78 @@ async fn a_connection_failing_auth_alerts_through_smtp_and_recovers() {
             .contains("Recovered: Main store cannot sign in"),
         "{}",
         mails[1].subject
+    );
+}
+
+#[tokio::test]
+async fn connection_failed_is_emitted_when_a_connection_starts_failing_not_on_every_failed_test() {
+    let fake = FakeBigCommerce::start().await;
+    fake.add_store(FakeStore::new(STORE));
+    fake.add_token(STORE, TOKEN, SCOPES);
+    let api = fake.api_url();
+    let app = spawn_app_with(move |s| {
+        s.bigcommerce_api_url = api.parse().unwrap();
+        s.jobs.workers = 0;
+    })
+    .await;
+    let (_, tenant) = app.signup_and_login("owner@streak.test", "Streak Co").await;
+    let actor = fixtures::owner(&app, tenant, "owner@streak.test").await;
+    let connection = fixtures::token_connection(&app, &actor, "Main store", STORE).await;
+    let with_token = |token: &str| ConnectionInput {
+        name: ConnectionName::parse("Main store").unwrap(),
+        auth_type: AuthType::Token,
+        store_hash: StoreHash::parse(STORE).unwrap(),
+        oauth_client_id: None,
+        api_client_id: Some("client-inventory".into()),
+        token: Some(Secret::new(token.to_owned())),
+        scopes: Scopes::defaults(),
+    };
+    let events = async || {
+        app.scalar_i64("SELECT COUNT(*) FROM webhook_events WHERE event_type = 'connection.failed'")
+            .await
+    };
+    let test = async |healthy: bool| {
+        let report = store::test(&app.ctx, tenant, connection).await.unwrap();
+        assert_eq!(report.healthy, healthy, "{:?}", report.problem);
+    };
+
+    store::update(
+        &app.ctx,
+        &actor,
+        connection,
+        &with_token("tok-revoked-0000"),
+    )
+    .await
+    .unwrap();
+    for _ in 0..3 {
+        test(false).await;
+    }
+    assert_eq!(
+        events().await,
+        1,
+        "one event for the streak, not one per test"
+    );
+
+    store::update(&app.ctx, &actor, connection, &with_token(TOKEN))
+        .await
+        .unwrap();
+    test(true).await;
+    test(true).await;
+    assert_eq!(events().await, 1, "a healthy test emits nothing");
+
+    store::update(
+        &app.ctx,
+        &actor,
+        connection,
+        &with_token("tok-revoked-1111"),
+    )
+    .await
+    .unwrap();
+    test(false).await;
+    test(false).await;
+    assert_eq!(
+        events().await,
+        2,
+        "failing again after a pass is a new streak"
     );
 }

@@ -2,12 +2,13 @@
 //! waiting on SMTP; a worker sends it, retrying with backoff while the SMTP server is down.
 //! The per-recipient reset limit (the sixth reset request within an hour is refused) is
 //! shown by `hardening::limits::the_sixth_reset_request_for_one_address_within_an_hour_is_refused`.
+//! A one-time link and the email job that carries it are written in one transaction.
 
 use std::time::{Duration, Instant};
 
 use cartbridge::domain::Secret;
 
-use crate::helpers::{PASSWORD, smtp::SmtpServer, spawn_app_with};
+use crate::helpers::{PASSWORD, TestApp, on_postgres, smtp::SmtpServer, spawn_app, spawn_app_with};
 
 const TO: &str = "durable.user@example.com";
 
@@ -109,4 +110,81 @@ async fn signup_succeeds_while_smtp_is_down_and_the_email_arrives_once_it_is_up(
         .await,
         1
     );
+}
+
+/// Makes the database refuse email jobs from now on, as if the process died before writing
+/// one.
+async fn refuse_email_jobs(app: &TestApp) {
+    if on_postgres() {
+        app.execute(
+            "CREATE FUNCTION refuse_email_jobs() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN IF NEW.kind = 'email' THEN RAISE EXCEPTION 'no email jobs'; END IF; \
+             RETURN NEW; END $$",
+        )
+        .await;
+        app.execute(
+            "CREATE TRIGGER refuse_email_jobs BEFORE INSERT ON jobs \
+             FOR EACH ROW EXECUTE FUNCTION refuse_email_jobs()",
+        )
+        .await;
+    } else {
+        app.execute(
+            "CREATE TRIGGER refuse_email_jobs BEFORE INSERT ON jobs WHEN NEW.kind = 'email' \
+             BEGIN SELECT RAISE(ABORT, 'no email jobs'); END",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_one_time_link_is_stored_only_together_with_the_email_that_carries_it() {
+    let app = spawn_app().await;
+    let (owner, tenant) = app.signup_and_login("owner@atomic.test", "Atomic Co").await;
+    let stored = async || {
+        let mut n = Vec::new();
+        for table in ["users", "tenants", "user_tokens", "invitations", "jobs"] {
+            n.push(
+                app.scalar_i64(&format!("SELECT COUNT(*) FROM {table}"))
+                    .await,
+            );
+        }
+        n
+    };
+    let before = stored().await;
+    refuse_email_jobs(&app).await;
+
+    let anonymous = app.client();
+    let reset = anonymous
+        .submit(
+            "/password/forgot",
+            "/password/forgot",
+            &[("email", "owner@atomic.test")],
+        )
+        .await;
+    assert!(reset.status >= 500, "{}", reset.body);
+    let members = format!("/t/{tenant}/members");
+    let invite = owner
+        .submit(
+            &members,
+            &format!("/t/{tenant}/invitations"),
+            &[("email", "new@atomic.test"), ("role", "member")],
+        )
+        .await;
+    assert!(invite.status >= 500, "{}", invite.body);
+    let signup = app
+        .client()
+        .submit(
+            "/signup",
+            "/signup",
+            &[
+                ("email", "second@atomic.test"),
+                ("password", PASSWORD),
+                ("company", "Second Co"),
+            ],
+        )
+        .await;
+    assert!(signup.status >= 500, "{}", signup.body);
+
+    // No reset token, invitation, account or tenant without the email that carries its link.
+    assert_eq!(stored().await, before);
 }

@@ -43,5 +43,6 @@ mod send_orders;
 mod send_orders_browser;
 mod shipments;
 mod shipments_browser;
+mod trusted_proxies;
 mod vault;
 mod webhooks_out;

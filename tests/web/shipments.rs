@@ -832,3 +832,33 @@ async fn the_api_lists_shipments_per_tenant_and_connection_and_the_page_searches
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().any(|r| r.iter().any(|f| f == "PO-API-7")));
 }
+
+#[tokio::test]
+async fn the_shipments_list_shows_when_each_shipped_in_the_tenants_time_zone() {
+    let env = watching("sent").await;
+    let (po, order) = sent_po(&env, "PO-TZ-1", &[("WID-1", 1)]).await;
+    env.fake.add_shipment(STORE, order, "1ZTZ0001", "ups");
+    run(&env, RunMode::Auto).await;
+    // 2026-01-01 00:00 UTC, which is 09:00 in Tokyo.
+    env.app
+        .execute("UPDATE shipments SET shipped_at = 1767225600")
+        .await;
+    env.app
+        .execute(&format!(
+            "UPDATE tenants SET time_zone = 'Asia/Tokyo' WHERE id = {}",
+            env.tenant
+        ))
+        .await;
+    let stamp = "<time datetime=\"2026-01-01T00:00:00Z\" title=\"2026-01-01 00:00 UTC\">\
+                 2026-01-01 09:00 JST</time>";
+    let base = format!("/t/{}/connections/{}", env.tenant, env.connection);
+    for path in [
+        format!("{base}/shipments"),
+        format!("{base}/shipments?po={po}"),
+        format!("{base}/purchase-orders/{po}"),
+    ] {
+        let page = env.client.get(&path).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert!(page.body.contains(stamp), "{path}: {}", page.body);
+    }
+}

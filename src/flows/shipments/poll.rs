@@ -312,9 +312,8 @@ impl Walk<'_> {
             .finish();
         Ok(self
             .client
-            .get_json_or_empty::<Vec<Value>>(&format!("/v2/orders?{query}"))
-            .await?
-            .unwrap_or_default())
+            .get_json_or_default::<Vec<Value>>(&format!("/v2/orders?{query}"))
+            .await?)
     }
 
     /// The orders of `ids` this connection watches: all of them, or those cartbridge sent.
@@ -337,15 +336,14 @@ impl Walk<'_> {
         let mut shipments: Vec<Value> = Vec::new();
         for page in 1u32.. {
             let path = format!("/v2/orders/{order_id}/shipments?limit={PAGE}&page={page}");
-            match self.client.get_json_or_empty::<Vec<Value>>(&path).await {
-                Ok(Some(list)) => {
+            match self.client.get_json_or_default::<Vec<Value>>(&path).await {
+                Ok(list) => {
                     let full = list.len() >= PAGE;
                     shipments.extend(list);
                     if !full {
                         break;
                     }
                 }
-                Ok(None) => break,
                 Err(e) if stops_run(&e) => return Err(e.into()),
                 Err(e) => {
                     run.retry.insert(order_id);

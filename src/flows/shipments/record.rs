@@ -123,9 +123,8 @@ pub(super) async fn po_context(
     let mut lines = db::shipments::po_lines(&ctx.db, tenant_id, po.id).await?;
     if lines.iter().any(|l| l.order_product_id.is_none()) {
         let products: Vec<Value> = client
-            .get_json_or_empty(&format!("/v2/orders/{order_id}/products?limit=250"))
-            .await?
-            .unwrap_or_default();
+            .get_json_or_default(&format!("/v2/orders/{order_id}/products?limit=250"))
+            .await?;
         let pairs = map_lines(&lines, &products);
         if !pairs.is_empty() {
             db::shipments::set_order_products(&ctx.db, tenant_id, &pairs).await?;

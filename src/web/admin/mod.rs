@@ -11,6 +11,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use self::actions::Action;
 use super::{
     extract::StaffUser,
     render::{Layout, render},
@@ -50,16 +51,16 @@ admin_routes! {
     get "/admin/tenants/{tenant_id}/runs/{run_id}" => run,
     get "/admin/jobs" => jobs,
     get "/admin/audit" => audit_log,
-    post "/admin/jobs/{job_id}/retry" => actions::retry_job,
-    post "/admin/tenants/{tenant_id}/connections/{connection_id}/disable" => actions::disable_connection,
-    post "/admin/tenants/{tenant_id}/connections/{connection_id}/enable" => actions::enable_connection,
-    post "/admin/tenants/{tenant_id}/connections/{connection_id}/flows/{flow}/disable" => actions::disable_flow,
-    post "/admin/tenants/{tenant_id}/connections/{connection_id}/flows/{flow}/enable" => actions::enable_flow,
-    post "/admin/tenants/{tenant_id}/runs/{run_id}/retry" => actions::retry_run,
-    post "/admin/tenants/{tenant_id}/users/{user_id}/resend-verification" => actions::resend_verification,
-    post "/admin/tenants/{tenant_id}/users/{user_id}/lock" => actions::lock_user,
-    post "/admin/tenants/{tenant_id}/users/{user_id}/unlock" => actions::unlock_user,
-    post "/admin/tenants/{tenant_id}/users/{user_id}/password-reset" => actions::send_password_reset,
+    post "/admin/jobs/{job_id}/retry" => Action::RetryJob,
+    post "/admin/tenants/{tenant_id}/connections/{connection_id}/disable" => Action::DisableConnection,
+    post "/admin/tenants/{tenant_id}/connections/{connection_id}/enable" => Action::EnableConnection,
+    post "/admin/tenants/{tenant_id}/connections/{connection_id}/flows/{flow}/disable" => Action::DisableFlow,
+    post "/admin/tenants/{tenant_id}/connections/{connection_id}/flows/{flow}/enable" => Action::EnableFlow,
+    post "/admin/tenants/{tenant_id}/runs/{run_id}/retry" => Action::RetryRun,
+    post "/admin/tenants/{tenant_id}/users/{user_id}/resend-verification" => Action::ResendVerification,
+    post "/admin/tenants/{tenant_id}/users/{user_id}/lock" => Action::LockUser,
+    post "/admin/tenants/{tenant_id}/users/{user_id}/unlock" => Action::UnlockUser,
+    post "/admin/tenants/{tenant_id}/users/{user_id}/password-reset" => Action::SendPasswordReset,
 }
 
 /// Dead jobs listed on the dashboard and the jobs page.

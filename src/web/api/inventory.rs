@@ -2,13 +2,13 @@
 //! `/inventory/{sku}`, `/inventory/changes` (stock-change events in order; the cursor is
 //! durable) and `/inventory.csv` (streamed).
 
-use actix_web::{HttpResponse, http::header, web};
-use futures_util::StreamExt;
+use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{
-    PageQuery, auth::ApiCaller, connections, json, next_cursor, problem::ApiError, rfc3339,
+    super::render::csv_attachment, PageQuery, auth::ApiCaller, connections, json, next_cursor,
+    problem::ApiError, rfc3339,
 };
 use crate::{
     context::AppContext,
@@ -219,17 +219,8 @@ pub async fn export_inventory(
 
 /// The streamed CSV response (also used by the Products page download).
 pub fn csv_response(ctx: &AppContext, tenant_id: i64, connection_id: i64) -> HttpResponse {
-    let stream = export::inventory_csv(ctx.db.clone(), tenant_id, connection_id).map(|chunk| {
-        chunk.map_err(|e| {
-            tracing::error!(error = %e, "CSV export stopped");
-            actix_web::error::ErrorInternalServerError("export failed")
-        })
-    });
-    HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"inventory-{connection_id}.csv\""),
-        ))
-        .streaming(stream)
+    csv_attachment(
+        &format!("inventory-{connection_id}.csv"),
+        export::inventory_csv(ctx.db.clone(), tenant_id, connection_id),
+    )
 }
