@@ -29,6 +29,9 @@ mod webhooks;
 #[path = "bench/orders.rs"]
 mod orders;
 
+#[path = "bench/serve.rs"]
+mod serve;
+
 use std::{
     collections::BTreeMap,
     io::{BufRead, BufReader, Write},
@@ -610,6 +613,20 @@ async fn bench_owner(database: &db::Db) -> anyhow::Result<Actor> {
         email: "bench@example.com".into(),
         role: Role::Owner,
     })
+}
+
+/// The `p` quantile (0–1) of sorted latencies.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Milliseconds, for printing.
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 /// A fresh folder under the system temp dir.

@@ -9,7 +9,7 @@ use std::{
     collections::BTreeMap,
     io::{BufRead, BufReader, Read, Write},
     process::{Command, Stdio},
-    time::{Duration, Instant},
+    time::Instant,
 };
 
 use anyhow::{Context, bail};
@@ -19,6 +19,8 @@ use cartbridge::{
     partner_api::keys::{self, Access, NewKey},
     startup,
 };
+
+use super::percentile;
 
 /// Options of `bench api`.
 pub struct ApiBench {
@@ -111,14 +113,6 @@ async fn seed(database: &Db, tenant: i64, connection: i64, variants: i64) -> any
             .await?;
     }
     Ok(())
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 /// Runs the benchmark and prints the figures.

@@ -6,27 +6,22 @@
 //! waits until every one is `sent`. `--latency-ms` delays every answer of the fake. Prints
 //! the acceptance rate, POs/s end to end, and checks one store order per PO.
 
-use std::{
-    collections::BTreeMap,
-    process::{Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use cartbridge::{
-    config::Settings,
-    connections::store::{self, ConnectionInput},
-    domain::{AuthType, ConnectionName, Scopes, Secret, StoreHash},
     flows::{
         self,
         send_orders::{SendOrders, SendOrdersSettings},
     },
     partner_api::keys::{self, Access, NewKey},
-    startup,
 };
 use serde_json::json;
 
-use super::fake_bigcommerce::{FakeBigCommerce, FakeProduct, FakeStore, FakeVariant};
+use super::{
+    fake_bigcommerce::{FakeBigCommerce, FakeProduct, FakeStore, FakeVariant},
+    serve,
+};
 
 /// Options of `bench orders`.
 pub struct OrdersBench {
@@ -49,14 +44,6 @@ fn po(n: usize) -> serde_json::Value {
 }
 
 pub async fn run(opts: OrdersBench) -> anyhow::Result<()> {
-    let exe = std::env::current_exe()?;
-    let server_bin = exe.with_file_name("cartbridge");
-    if !server_bin.exists() {
-        bail!(
-            "{} not found: build it first (cargo build --release --bin cartbridge)",
-            server_bin.display()
-        );
-    }
     let fake = FakeBigCommerce::start().await;
     fake.add_store(FakeStore::new(super::STORE));
     fake.add_token(
@@ -80,42 +67,16 @@ pub async fn run(opts: OrdersBench) -> anyhow::Result<()> {
         FakeProduct::new("Bench B", "BENCH-2", 4.0).inventory(1_000_000),
     );
 
-    let data_dir = super::tempfile_dir()?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut raw: BTreeMap<&'static str, String> = BTreeMap::new();
-    raw.insert("CARTBRIDGE_DATA_DIR", data_dir.display().to_string());
-    raw.insert("CARTBRIDGE_BIGCOMMERCE_API_URL", fake.api_url());
-    if let Some(url) = &opts.database_url {
-        raw.insert("CARTBRIDGE_DATABASE_URL", url.clone());
-    }
-    let settings = Settings::from_values(&raw)?;
-    let database_url = settings.database_url.expose().to_owned();
-    let master_key = startup::load_master_key(&settings)?;
-    let database = startup::open_database(&settings, 5).await?;
-    let ctx =
-        startup::build_context(&settings, master_key, database.clone(), base.parse()?).await?;
-    let actor = super::bench_owner(&ctx.db).await?;
-    let input = ConnectionInput {
-        name: ConnectionName::parse("Bench store")?,
-        auth_type: AuthType::Token,
-        store_hash: StoreHash::parse(super::STORE)?,
-        oauth_client_id: None,
-        api_client_id: Some("bench".into()),
-        token: Some(Secret::new(super::TOKEN.into())),
-        scopes: Scopes::defaults(),
-    };
-    let connection = store::create(&ctx, &actor, &input).await?;
+    let prepared = serve::prepare(&fake, opts.database_url.as_deref()).await?;
+    let (ctx, actor, connection) = (&prepared.ctx, &prepared.actor, prepared.connection);
     let enabled = SendOrdersSettings {
         enabled: true,
         ..SendOrdersSettings::default()
     };
-    flows::save_config(&ctx, &actor, connection, &SendOrders, &enabled.config()).await?;
+    flows::save_config(ctx, actor, connection, &SendOrders, &enabled.config()).await?;
     let (_, key) = keys::create(
-        &ctx,
-        &actor,
+        ctx,
+        actor,
         &NewKey {
             name: "bench",
             access: Access::ReadWrite,
@@ -124,29 +85,9 @@ pub async fn run(opts: OrdersBench) -> anyhow::Result<()> {
     )
     .await?;
     let key = key.expose().to_owned();
-    database.close().await;
-    drop(ctx);
-
-    let child = Command::new(&server_bin)
-        .arg("serve")
-        .env("CARTBRIDGE_LISTEN", format!("127.0.0.1:{port}"))
-        .env("CARTBRIDGE_DATA_DIR", &data_dir)
-        .env("CARTBRIDGE_DATABASE_URL", &database_url)
-        .env("CARTBRIDGE_BIGCOMMERCE_API_URL", fake.api_url())
-        .env("CARTBRIDGE_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .with_context(|| format!("cannot start {}", server_bin.display()))?;
-    let _server = super::Server(child);
+    let server = prepared.serve(&fake, &[]).await?;
+    let (base, settings) = (&server.base, &server.settings);
     let http = reqwest::Client::new();
-    let waited = Instant::now();
-    while http.get(format!("{base}/healthz")).send().await.is_err() {
-        if waited.elapsed() > Duration::from_secs(30) {
-            bail!("the server did not come up");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     // Only now: the connection's Create & Test and setup above ran without latency.
     fake.set_latency(Duration::from_millis(opts.latency_ms));
     fake.clear_requests();
@@ -155,11 +96,7 @@ pub async fn run(opts: OrdersBench) -> anyhow::Result<()> {
         opts.pos,
         opts.clients,
         opts.latency_ms,
-        if database_url.starts_with("postgres") {
-            "PostgreSQL"
-        } else {
-            "SQLite"
-        }
+        serve::backend(settings)
     );
 
     let url = format!("{base}/api/v1/connections/{connection}/purchase-orders");

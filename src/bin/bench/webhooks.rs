@@ -10,21 +10,17 @@
 
 use std::{
     collections::BTreeMap,
-    process::{Command, Stdio},
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use anyhow::{Context, bail};
-use cartbridge::{
-    config::Settings,
-    connections::store::{self, ConnectionInput},
-    domain::{AuthType, ConnectionName, Scopes, Secret, StoreHash},
-    flows::{self, placed_orders::PlacedOrders},
-    startup,
-};
+use cartbridge::flows::{self, placed_orders::PlacedOrders};
 
-use super::fake_bigcommerce::{FakeBigCommerce, FakeStore};
+use super::{
+    fake_bigcommerce::{FakeBigCommerce, FakeStore},
+    ms, percentile, serve,
+};
 
 /// Options of `bench webhooks`.
 pub struct WebhooksBench {
@@ -35,63 +31,17 @@ pub struct WebhooksBench {
     pub database_url: Option<String>,
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
 pub async fn run(opts: WebhooksBench) -> anyhow::Result<()> {
-    let exe = std::env::current_exe()?;
-    let server_bin = exe.with_file_name("cartbridge");
-    if !server_bin.exists() {
-        bail!(
-            "{} not found: build it first (cargo build --release --bin cartbridge)",
-            server_bin.display()
-        );
-    }
     let fake = FakeBigCommerce::start().await;
     fake.add_store(FakeStore::new(super::STORE).allow_http_hooks());
     fake.add_token(super::STORE, super::TOKEN, &["store_v2_orders_read_only"]);
     fake.set_rate_limit(super::STORE, u32::MAX, 30_000);
 
-    let data_dir = super::tempfile_dir()?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut raw: BTreeMap<&'static str, String> = BTreeMap::new();
-    raw.insert("CARTBRIDGE_DATA_DIR", data_dir.display().to_string());
-    raw.insert("CARTBRIDGE_BIGCOMMERCE_API_URL", fake.api_url());
-    if let Some(url) = &opts.database_url {
-        raw.insert("CARTBRIDGE_DATABASE_URL", url.clone());
-    }
-    let settings = Settings::from_values(&raw)?;
-    let database_url = settings.database_url.expose().to_owned();
-    let master_key = startup::load_master_key(&settings)?;
-    let database = startup::open_database(&settings, 5).await?;
-    let ctx =
-        startup::build_context(&settings, master_key, database.clone(), base.parse()?).await?;
-    let actor = super::bench_owner(&ctx.db).await?;
-    let input = ConnectionInput {
-        name: ConnectionName::parse("Bench store")?,
-        auth_type: AuthType::Token,
-        store_hash: StoreHash::parse(super::STORE)?,
-        oauth_client_id: None,
-        api_client_id: Some("bench".into()),
-        token: Some(Secret::new(super::TOKEN.into())),
-        scopes: Scopes::defaults(),
-    };
-    let connection = store::create(&ctx, &actor, &input).await?;
-    let mut flow = flows::config(&ctx, actor.tenant_id, connection, &PlacedOrders).await?;
+    let prepared = serve::prepare(&fake, opts.database_url.as_deref()).await?;
+    let (ctx, actor, connection) = (&prepared.ctx, &prepared.actor, prepared.connection);
+    let mut flow = flows::config(ctx, actor.tenant_id, connection, &PlacedOrders).await?;
     flow.enabled = true;
-    flows::save_config(&ctx, &actor, connection, &PlacedOrders, &flow).await?;
+    flows::save_config(ctx, actor, connection, &PlacedOrders, &flow).await?;
     let hooks = fake.hooks(super::STORE);
     let hook = hooks
         .iter()
@@ -102,36 +52,11 @@ pub async fn run(opts: WebhooksBench) -> anyhow::Result<()> {
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    database.close().await;
-    drop(ctx);
 
-    let child = Command::new(&server_bin)
-        .args(["serve", "--workers", "0"])
-        .env("CARTBRIDGE_LISTEN", format!("127.0.0.1:{port}"))
-        .env("CARTBRIDGE_DATA_DIR", &data_dir)
-        .env("CARTBRIDGE_DATABASE_URL", &database_url)
-        .env("CARTBRIDGE_BIGCOMMERCE_API_URL", fake.api_url())
-        .env("CARTBRIDGE_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .with_context(|| format!("cannot start {}", server_bin.display()))?;
-    let server = super::Server(child);
-    let probe = reqwest::Client::new();
-    let started = Instant::now();
-    while probe.get(format!("{base}/healthz")).send().await.is_err() {
-        if started.elapsed() > Duration::from_secs(30) {
-            bail!("the server did not come up");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let mut server = prepared.serve(&fake, &["--workers", "0"]).await?;
     println!(
         "database {}; {} deliveries from {} concurrent connections ({}) to {destination}",
-        if database_url.starts_with("postgres") {
-            "PostgreSQL"
-        } else {
-            "SQLite"
-        },
+        serve::backend(&server.settings),
         opts.deliveries,
         opts.connections,
         match opts.rate {
@@ -234,8 +159,8 @@ pub async fn run(opts: WebhooksBench) -> anyhow::Result<()> {
         ms(percentile(&latencies, 0.999)),
         ms(latencies.last().copied().unwrap_or_default())
     );
-    drop(server);
-    let check = cartbridge::db::Db::connect(&settings.database_url, 2).await?;
+    server.stop();
+    let check = cartbridge::db::Db::connect(&server.settings.database_url, 2).await?;
     let stored = check.count_rows("bigcommerce_inbox").await?;
     let jobs = check.count_rows("jobs").await?;
     let warm = (opts.connections * 5) as i64;
@@ -247,6 +172,6 @@ pub async fn run(opts: WebhooksBench) -> anyhow::Result<()> {
         bail!("the inbox does not hold one row per 200");
     }
     check.close().await;
-    let _ = std::fs::remove_dir_all(&data_dir);
+    let _ = std::fs::remove_dir_all(&server.data_dir);
     Ok(())
 }
