@@ -7,28 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::helpers::bc_webhooks::{STORE, order_body, orders_env};
-use crate::helpers::process::{self, ChildGuard};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-async fn wait_healthy(base: &str, child: &ChildGuard) {
-    let client = reqwest::Client::new();
-    for _ in 0..600 {
-        if let Ok(r) = client.get(format!("{base}/healthz")).send().await
-            && r.status().is_success()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not start:\n{}", child.output());
-}
+use crate::helpers::process;
 
 #[tokio::test]
 async fn a_delivery_acknowledged_just_before_a_sigkill_is_emitted_after_the_restart() {
@@ -47,7 +26,7 @@ async fn a_delivery_acknowledged_just_before_a_sigkill_is_emitted_after_the_rest
     );
     assert_eq!(deliveries.len(), 1);
 
-    let port = free_port();
+    let port = process::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let listen = format!("127.0.0.1:{port}");
     let extra = [
@@ -62,7 +41,7 @@ async fn a_delivery_acknowledged_just_before_a_sigkill_is_emitted_after_the_rest
         &vars,
         env.app.data_dir.path(),
     );
-    wait_healthy(&base, &first).await;
+    process::wait_healthy(&base, &first).await;
 
     let d = &deliveries[0];
     let url = d.destination.replace(&env.app.base, &base);
@@ -84,7 +63,7 @@ async fn a_delivery_acknowledged_just_before_a_sigkill_is_emitted_after_the_rest
         &vars,
         env.app.data_dir.path(),
     );
-    wait_healthy(&base, &second).await;
+    process::wait_healthy(&base, &second).await;
     for _ in 0..1200 {
         if !env.events().await.is_empty() {
             break;

@@ -5,41 +5,13 @@
 //! shows in the client address of the audit log's `login` entry (the same address the
 //! per-address limits and the login throttle count by).
 
-use std::{
-    net::{IpAddr, Ipv4Addr},
-    time::Duration,
-};
+use std::net::{IpAddr, Ipv4Addr};
 
 use cartbridge::db::Db;
 
-use crate::helpers::{
-    Client, PASSWORD, TestApp,
-    process::{self, ChildGuard},
-    spawn_app_with,
-};
+use crate::helpers::{Client, PASSWORD, TestApp, process, spawn_app_with};
 
 const EMAIL: &str = "owner@proxies.test";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-async fn wait_healthy(base: &str, child: &ChildGuard) {
-    let client = reqwest::Client::new();
-    for _ in 0..600 {
-        if let Ok(r) = client.get(format!("{base}/healthz")).send().await
-            && r.status().is_success()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not start:\n{}", child.output());
-}
 
 /// Logs in from `from` (a 127.x address) to the app at `base`, sending `X-Forwarded-For:
 /// forwarded_for`; returns the client address the `login` audit entry recorded.
@@ -82,7 +54,7 @@ async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
     );
 
     // `serve` with the variable in its environment, on the same database.
-    let port = free_port();
+    let port = process::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let listen = format!("127.0.0.1:{port}");
     let extra = [
@@ -97,7 +69,7 @@ async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
         &vars,
         app.data_dir.path(),
     );
-    wait_healthy(&base, &child).await;
+    process::wait_healthy(&base, &child).await;
 
     // From the trusted proxy (127.0.0.1): the client it reports. An address the client put
     // in the header itself (left of what the proxy appended) is not believed, and another

@@ -110,3 +110,27 @@ pub fn spawn(
         log,
     }
 }
+
+/// A port nobody listens on now, for a child `cartbridge serve`.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// Waits (up to 30 s) until the server at `base` answers `/healthz`; panics with the
+/// child's output otherwise.
+pub async fn wait_healthy(base: &str, child: &ChildGuard) {
+    let client = reqwest::Client::new();
+    for _ in 0..600 {
+        if let Ok(r) = client.get(format!("{base}/healthz")).send().await
+            && r.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server did not start:\n{}", child.output());
+}
