@@ -261,7 +261,7 @@ impl InboxWriter {
         };
         let result = match conn {
             WriterConnection::Sqlite(c) => {
-                let tx = sqlx::Connection::begin_with(c, "BEGIN IMMEDIATE").await;
+                let tx = sqlx::Connection::begin_with(c, super::SQLITE_BEGIN_WRITE).await;
                 insert_batch(tx, deliveries, max_attempts).await
             }
             WriterConnection::Postgres(c) => {

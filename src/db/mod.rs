@@ -151,6 +151,9 @@ impl Db {
     }
 }
 
+/// How a SQLite transaction that will write begins (see [`BeginWrite`]).
+pub(crate) const SQLITE_BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
 /// Opens a transaction that will write. On SQLite it takes the write lock up front
 /// (`BEGIN IMMEDIATE`), so concurrent writers wait for each other (busy timeout) instead of
 /// failing when a read lock is upgraded.
@@ -167,7 +170,7 @@ impl BeginWrite for SqlitePool {
         &self,
     ) -> impl Future<Output = Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error>> + Send
     {
-        self.begin_with("BEGIN IMMEDIATE")
+        self.begin_with(SQLITE_BEGIN_WRITE)
     }
 }
 
