@@ -13,6 +13,10 @@ use crate::bigcommerce::{BudgetFuture, SharedBudget, WindowSeen};
 /// The shortest pause before asking a spent budget again.
 const MIN_WAIT_MS: i64 = 10;
 
+/// How often a take is tried again when the row changed between its two statements; then
+/// the request goes (BigCommerce's 429 remains the backstop).
+const TAKE_ATTEMPTS: usize = 3;
+
 /// Within this many ms of the row's reset, a response's reset is taken as the same window.
 const SAME_WINDOW_MS: i64 = 1000;
 
@@ -29,15 +33,26 @@ pub async fn take(db: &Db, store: &str, now: i64) -> Result<Option<i64>, DbError
                resets_at = CASE WHEN resets_at <= $2 THEN $2 + window_ms ELSE resets_at END, \
                updated_at = $2 \
                WHERE store_hash = $1 AND (resets_at <= $2 OR requests_left > 0)";
-    let taken = on_pool!(db, p => sqlx::query(sql).bind(store).bind(now).execute(p).await
-        .map(|r| r.rows_affected()))?;
-    if taken == 1 {
-        return Ok(None);
+    let state = "SELECT requests_left, resets_at FROM store_budgets WHERE store_hash = $1";
+    for _ in 0..TAKE_ATTEMPTS {
+        let taken = on_pool!(db, p => sqlx::query(sql).bind(store).bind(now).execute(p).await
+            .map(|r| r.rows_affected()))?;
+        if taken == 1 {
+            return Ok(None);
+        }
+        let row = on_pool!(db, p => sqlx::query_as::<_, (i64, i64)>(state).bind(store)
+            .fetch_optional(p).await)?;
+        match row {
+            None => return Ok(None),
+            Some((left, resets_at)) if left <= 0 && resets_at > now => {
+                return Ok(Some((resets_at - now).max(MIN_WAIT_MS)));
+            }
+            // The row was written between the two statements (the store's first response
+            // was recorded, or another app's count corrected it): it is not spent, take again.
+            Some(_) => {}
+        }
     }
-    let sql = "SELECT resets_at FROM store_budgets WHERE store_hash = $1";
-    let resets_at = on_pool!(db, p => sqlx::query_scalar::<_, i64>(sql).bind(store)
-        .fetch_optional(p).await)?;
-    Ok(resets_at.map(|at| (at - now).max(MIN_WAIT_MS)))
+    Ok(None)
 }
 
 /// Records what a response said of `store`'s window at `now`. Within the same window the

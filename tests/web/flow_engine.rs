@@ -314,6 +314,30 @@ async fn the_shared_budget_hands_out_each_unit_of_a_window_once_even_to_concurre
     );
 }
 
+/// The store's first response is recorded while a second request takes its unit: the row
+/// may appear between the take's `UPDATE` (no row yet) and its look at the row, and a
+/// budget with units left must then be taken, not waited on until the window resets (it
+/// was: a 30 s pause in the middle of a hook registration on PostgreSQL).
+#[tokio::test]
+async fn a_take_racing_the_first_response_of_a_store_never_waits_on_a_budget_with_units_left() {
+    let (_dir, db) = budget_db().await;
+    let now = 3_000_000;
+    for i in 0..40 {
+        let store = format!("race{i}");
+        let observer = {
+            let (db, store) = (db.clone(), store.clone());
+            tokio::spawn(async move {
+                db::budgets::observe(&db, &store, now, seen(4, 30_000))
+                    .await
+                    .unwrap()
+            })
+        };
+        let taken = db::budgets::take(&db, &store, now + 1).await.unwrap();
+        observer.await.unwrap();
+        assert_eq!(taken, None, "store {store}: 4 units were left");
+    }
+}
+
 #[tokio::test]
 async fn responses_correct_the_shared_budget_lowest_count_within_a_window_newest_after_it() {
     let (_dir, db) = budget_db().await;
