@@ -85,6 +85,22 @@ pub async fn insert_key(
     )
 }
 
+/// Seals a key row its creator left unsealed (it died between the insert and the seal)
+/// with a new secret; `false` if the row was sealed meanwhile.
+pub async fn take_over_key(
+    db: &Db,
+    tenant_id: i64,
+    id: i64,
+    secret_sha256: &str,
+    ct: &[u8],
+) -> Result<bool, DbError> {
+    let sql = "UPDATE bigcommerce_hook_keys SET secret_sha256 = $1, secret_ct = $2 \
+               WHERE tenant_id = $3 AND id = $4 AND length(secret_ct) = 0";
+    let updated = on_pool!(db, p => sqlx::query(sql).bind(secret_sha256).bind(ct).bind(tenant_id)
+        .bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+    Ok(updated == 1)
+}
+
 pub async fn set_key_ct(db: &Db, tenant_id: i64, id: i64, ct: &[u8]) -> Result<(), DbError> {
     let sql = "UPDATE bigcommerce_hook_keys SET secret_ct = $1 WHERE tenant_id = $2 AND id = $3";
     on_pool!(db, p => sqlx::query(sql).bind(ct).bind(tenant_id).bind(id).execute(p).await
@@ -150,12 +166,13 @@ pub async fn record_hook(
     bc_hook_id: Option<i64>,
     is_active: bool,
     problem: Option<&str>,
-) -> Result<(), DbError> {
+) -> Result<bool, DbError> {
     let sql = "UPDATE bigcommerce_hooks SET bc_hook_id = $1, is_active = $2, problem = $3, \
                last_checked_at = $4 WHERE tenant_id = $5 AND id = $6";
-    on_pool!(db, p => sqlx::query(sql).bind(bc_hook_id).bind(is_active).bind(problem).bind(now())
-        .bind(tenant_id).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
-    Ok(())
+    let updated = on_pool!(db, p => sqlx::query(sql).bind(bc_hook_id).bind(is_active)
+        .bind(problem).bind(now()).bind(tenant_id).bind(id).execute(p).await
+        .map(|r| r.rows_affected()))?;
+    Ok(updated > 0)
 }
 
 pub async fn delete_hook(db: &Db, tenant_id: i64, id: i64) -> Result<(), DbError> {

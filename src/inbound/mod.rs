@@ -89,6 +89,10 @@ pub enum HookError {
     NoToken,
 }
 
+/// How long [`key`] waits for another request to seal the key it is creating, in steps.
+const KEY_WAIT_STEP: std::time::Duration = std::time::Duration::from_millis(20);
+const KEY_WAIT_STEPS: usize = 100;
+
 /// The connection's public id and secret, created on first use.
 pub async fn key(
     ctx: &AppContext,
@@ -117,18 +121,34 @@ pub async fn key(
     .await?
     {
         Some(id) => id,
-        // Another request created it meanwhile (or a previous one died before sealing):
-        // take over the row with a fresh secret.
+        // Another request is creating it: the row goes in before its secret is sealed (the
+        // ciphertext's associated data names the row id). Wait for that request to seal it;
+        // a row still unsealed after that is one whose creator died, so take it over.
         None => {
+            for _ in 0..KEY_WAIT_STEPS {
+                tokio::time::sleep(KEY_WAIT_STEP).await;
+                if db::inbound::key(&ctx.db, tenant_id, connection_id)
+                    .await?
+                    .is_some_and(|row| !row.secret_ct.is_empty())
+                {
+                    return Box::pin(key(ctx, tenant_id, connection_id)).await;
+                }
+            }
             let row = db::inbound::key(&ctx.db, tenant_id, connection_id)
                 .await?
                 .ok_or(DbError::NotFound)?;
-            if !row.secret_ct.is_empty() {
-                return Box::pin(key(ctx, tenant_id, connection_id)).await;
+            let ct = ctx
+                .vault
+                .seal(&aad(tenant_id, row.id), &secret)
+                .await
+                .map_err(|e| HookError::Vault(e.to_string()))?;
+            let digest = secret_digest(secret.expose());
+            if db::inbound::take_over_key(&ctx.db, tenant_id, row.id, &digest, &ct).await? {
+                ctx.inbound.invalidate();
+                return Ok((row.public_id, secret));
             }
-            return Err(HookError::Vault(
-                "the connection's hook key is being created by another request".into(),
-            ));
+            // Sealed by its creator after all.
+            return Box::pin(key(ctx, tenant_id, connection_id)).await;
         }
     };
     let ct = ctx
@@ -199,6 +219,32 @@ pub async fn ensure(
     }
     ctx.inbound.invalidate();
     check(ctx, tenant_id, connection_id, Some(flow)).await
+}
+
+/// A run's hook check, safe against a settings save racing it: while `wanted` says the flow
+/// wants its hooks, [`ensure`]s them, then asks `wanted` again and [`remove`]s them if a save
+/// turned them off meanwhile (that save's own `remove` may have run before this check
+/// registered them again). Nothing is done when they are not wanted to begin with.
+pub async fn keep<F, Fut>(
+    ctx: &AppContext,
+    tenant_id: i64,
+    connection_id: i64,
+    flow: &str,
+    scopes: &[&str],
+    wanted: F,
+) -> Result<(), HookError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<bool, DbError>>,
+{
+    if !wanted().await? {
+        return Ok(());
+    }
+    let result = ensure(ctx, tenant_id, connection_id, flow, scopes).await;
+    if !wanted().await? {
+        return remove(ctx, tenant_id, connection_id, flow).await;
+    }
+    result
 }
 
 /// Deletes `flow`'s hooks on the store and its registrations: deliveries of its scopes get
@@ -420,15 +466,24 @@ async fn check_one(
                 .await?;
             one.data
         }
-        None => {
-            let one: One = client
-                .post_json("/v3/hooks", &wanted.body(&row.scope))
-                .await?;
-            one.data
-        }
+        None => match client
+            .post_json::<_, One>("/v3/hooks", &wanted.body(&row.scope))
+            .await
+        {
+            Ok(one) => one.data,
+            // Another check (a save and a run at once, or a second process) created it
+            // between our look and our POST: BigCommerce refuses a second hook for the same
+            // scope and destination. Adopt that one.
+            Err(BigCommerceError::Status { status: 422, .. })
+                if let Some(h) = find_existing(client, &row.scope, &wanted.destination).await? =>
+            {
+                h
+            }
+            Err(e) => return Err(e.into()),
+        },
     };
     // What this check fixed stays on the row (and the connection page) until the next one.
-    db::inbound::record_hook(
+    let still_registered = db::inbound::record_hook(
         &ctx.db,
         tenant_id,
         row.id,
@@ -437,6 +492,13 @@ async fn check_one(
         note.as_deref(),
     )
     .await?;
+    if !still_registered {
+        // A `remove` dropped the registration while this check was (re-)creating the hook,
+        // and could not know its id: delete it here, or it would outlive the flow's setting.
+        if let Some(e) = delete_on_store(client, &[hook.id]).await {
+            return Err(e.into());
+        }
+    }
     Ok(())
 }
 

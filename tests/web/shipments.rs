@@ -727,6 +727,193 @@ async fn a_shipment_webhook_from_the_store_is_recorded_and_reaches_the_partner_s
     assert_eq!(views(&env, po).await.len(), 1, "nothing more recorded");
 }
 
+/// A run's hook check racing a save that stops listening leaves no hook on the store: the
+/// check is held at its first look at a hook (`GET /v3/hooks/{id}`), the save removes the
+/// registrations and the hooks meanwhile, the check then finds the hook gone and creates it
+/// again, sees that its registration went, and deletes what it made.
+#[tokio::test]
+async fn a_hook_check_racing_a_save_that_stops_listening_leaves_no_hook_on_the_store() {
+    let env = shipments_env(|_| {}).await;
+    save_settings_as(&env, true, "sent", true).await;
+    let listening = |env: &InventoryEnv| {
+        env.fake
+            .hooks(STORE)
+            .iter()
+            .filter(|h| {
+                h["scope"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("store/shipment/")
+            })
+            .count()
+    };
+    assert_eq!(listening(&env), shipments::WEBHOOK_SCOPES.len());
+
+    env.fake.inject(Fault::Slow {
+        delay: Duration::from_secs(2),
+        path_prefix: "/v3/hooks/".into(),
+        times: 1,
+    });
+    let seen = env.fake.requests().len();
+    let ctx = env.app.ctx.clone();
+    let (tenant, connection) = (env.tenant, env.connection);
+    let check = tokio::spawn(async move {
+        cartbridge::inbound::check(&ctx, tenant, connection, Some("get_shipments"))
+            .await
+            .map_err(|e| e.to_string())
+    });
+    // The check has reached the store and is held there.
+    for _ in 0..300 {
+        if env.fake.requests()[seen..]
+            .iter()
+            .any(|r| r.method == "GET" && r.path.contains("/v3/hooks/"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    save_settings_as(&env, true, "sent", false).await;
+    assert_eq!(listening(&env), 0, "the save removed the hooks");
+    check
+        .await
+        .expect("the check ran")
+        .expect("the check succeeded");
+
+    assert_eq!(
+        listening(&env),
+        0,
+        "no hook re-created by the check outlives the save: {:?}",
+        env.fake.hooks(STORE)
+    );
+    assert!(
+        env.fake
+            .requests()
+            .iter()
+            .any(|r| r.method == "POST" && r.path.ends_with("/v3/hooks")),
+        "the check did re-create a hook (the race happened)"
+    );
+    assert_eq!(
+        count(
+            &env,
+            "SELECT COUNT(*) FROM bigcommerce_hooks WHERE flow = 'get_shipments'"
+        )
+        .await,
+        0
+    );
+}
+
+/// Two hook registrations at once (a save and a run, or two processes) both look, find
+/// nothing and create; BigCommerce refuses the second with 422 ("already exists"), and
+/// that check adopts the first one's hook instead of failing: one hook per scope, recorded.
+#[tokio::test]
+async fn two_registrations_at_once_end_with_one_hook_per_scope_and_no_error() {
+    let env = shipments_env(|_| {}).await;
+    // Both first looks are held together, so both then create.
+    env.fake.inject(Fault::Slow {
+        delay: Duration::from_millis(500),
+        path_prefix: "/v3/hooks".into(),
+        times: 2,
+    });
+    let register = || {
+        cartbridge::inbound::ensure(
+            &env.app.ctx,
+            env.tenant,
+            env.connection,
+            "get_shipments",
+            shipments::WEBHOOK_SCOPES,
+        )
+    };
+    let (a, b) = tokio::join!(register(), register());
+    a.expect("the first registration succeeded");
+    b.expect("the second registration succeeded");
+    assert!(
+        env.fake.count_answered(422) >= 1,
+        "the second create was refused (the race happened)"
+    );
+    let hooks = env.fake.hooks(STORE);
+    for scope in shipments::WEBHOOK_SCOPES {
+        let ids: Vec<i64> = hooks
+            .iter()
+            .filter(|h| h["scope"] == *scope)
+            .filter_map(|h| h["id"].as_i64())
+            .collect();
+        assert_eq!(ids.len(), 1, "one hook for {scope}: {hooks:?}");
+        assert_eq!(
+            count(
+                &env,
+                &format!(
+                    "SELECT COUNT(*) FROM bigcommerce_hooks WHERE scope = '{scope}' \
+                     AND bc_hook_id = {} AND is_active AND problem IS NULL",
+                    ids[0]
+                )
+            )
+            .await,
+            1,
+            "{scope} is recorded with the store's hook"
+        );
+    }
+}
+
+/// A hook key whose creator died between inserting the row and sealing its secret is
+/// taken over with a new secret by the next registration, which then succeeds; deliveries
+/// carrying that secret are accepted.
+#[tokio::test]
+async fn a_hook_key_left_unsealed_by_a_dead_request_is_taken_over_by_the_next_registration() {
+    let env = shipments_env(|_| {}).await;
+    let orphan = db::inbound::insert_key(
+        &env.app.db,
+        env.tenant,
+        env.connection,
+        "DeadRequestPublicId00000",
+        "0000",
+    )
+    .await
+    .expect("insert")
+    .expect("a new row");
+    cartbridge::inbound::ensure(
+        &env.app.ctx,
+        env.tenant,
+        env.connection,
+        "get_shipments",
+        shipments::WEBHOOK_SCOPES,
+    )
+    .await
+    .expect("the registration took the key over");
+    let row = db::inbound::key(&env.app.db, env.tenant, env.connection)
+        .await
+        .expect("read")
+        .expect("the key");
+    assert_eq!(row.id, orphan, "the same row, now sealed");
+    assert!(!row.secret_ct.is_empty());
+    let hooks = env.fake.hooks(STORE);
+    assert_eq!(hooks.len(), shipments::WEBHOOK_SCOPES.len(), "{hooks:?}");
+    let hook = &hooks[0];
+    assert!(
+        hook["destination"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("/webhooks/bigcommerce/DeadRequestPublicId00000")
+    );
+    let secret = hook["headers"][cartbridge::inbound::SECRET_HEADER]
+        .as_str()
+        .expect("the secret header");
+    let res = reqwest::Client::new()
+        .post(hook["destination"].as_str().expect("destination"))
+        .header(cartbridge::inbound::SECRET_HEADER, secret)
+        .json(&json!({
+            "scope": "store/shipment/created",
+            "store_id": "1",
+            "producer": format!("stores/{STORE}"),
+            "hash": "takeover1",
+            "created_at": 1_700_000_000,
+            "data": {"type": "shipment", "id": 1, "orderId": 1},
+        }))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(res.status().as_u16(), 200, "the new secret is accepted");
+}
+
 #[tokio::test]
 async fn the_api_lists_shipments_per_tenant_and_connection_and_the_page_searches_and_exports() {
     let env = watching("sent").await;

@@ -104,7 +104,9 @@ async fn reconcile(
     }
     let (hash, token) = credentials(ctx, tenant_id, connection_id).await?;
     // The hook check: registers what is missing, re-activates what BigCommerce deactivated.
-    if let Err(e) = crate::inbound::ensure(ctx, tenant_id, connection_id, KIND, SCOPES).await {
+    let enabled = || async { Ok(super::stored(ctx, tenant_id, connection_id).await?.0) };
+    if let Err(e) = crate::inbound::keep(ctx, tenant_id, connection_id, KIND, SCOPES, enabled).await
+    {
         tracing::warn!(error = %e, "placed orders: webhook check failed; reconciling anyway");
     }
     let client = ctx.bigcommerce.store(&hash, &token);

@@ -104,19 +104,25 @@ pub(super) async fn execute(ctx: &AppContext, job: &Job) -> Result<(), JobFailur
         .map_err(|e| JobFailure::Fail(format!("This job's request could not be read ({e}).")))?;
     let tenant_id = job.tenant_id;
     let connection = load_connection(ctx, job).await?;
-    let (enabled, settings) = stored(ctx, tenant_id, connection.id)
+    // The safety net's other half: while listening, a shipment hook found deactivated or
+    // missing on the store is re-activated or re-created (and shown on the connection page
+    // meanwhile), and registrations dropped by an app uninstall come back after the
+    // re-install.
+    if let Err(e) = crate::inbound::keep(
+        ctx,
+        tenant_id,
+        connection.id,
+        KIND,
+        super::WEBHOOK_SCOPES,
+        || super::wants_webhooks(ctx, tenant_id, connection.id),
+    )
+    .await
+    {
+        tracing::warn!(error = %e, connection_id = connection.id, "get shipments: hook check failed");
+    }
+    let (_, settings) = stored(ctx, tenant_id, connection.id)
         .await
         .map_err(retry_db)?;
-    if enabled && settings.listen_webhooks {
-        // The safety net's other half: a shipment hook found deactivated or missing on the
-        // store is re-activated or re-created (and shown on the connection page meanwhile),
-        // and registrations dropped by an app uninstall come back after the re-install.
-        if let Err(e) =
-            crate::inbound::ensure(ctx, tenant_id, connection.id, KIND, super::WEBHOOK_SCOPES).await
-        {
-            tracing::warn!(error = %e, connection_id = connection.id, "get shipments: hook check failed");
-        }
-    }
     let previous = db::runs::last_succeeded(&ctx.db, tenant_id, connection.id, KIND, None)
         .await
         .map_err(retry_db)?
