@@ -802,6 +802,18 @@ async fn a_hook_check_racing_a_save_that_stops_listening_leaves_no_hook_on_the_s
     );
 }
 
+/// Registers the shipment scopes for the connection, as enabling listening does.
+async fn register_hooks(env: &InventoryEnv) -> Result<(), cartbridge::inbound::HookError> {
+    cartbridge::inbound::ensure(
+        &env.app.ctx,
+        env.tenant,
+        env.connection,
+        "get_shipments",
+        shipments::WEBHOOK_SCOPES,
+    )
+    .await
+}
+
 /// Two hook registrations at once (a save and a run, or two processes) both look, find
 /// nothing and create; BigCommerce refuses the second with 422 ("already exists"), and
 /// that check adopts the first one's hook instead of failing: one hook per scope, recorded.
@@ -814,16 +826,7 @@ async fn two_registrations_at_once_end_with_one_hook_per_scope_and_no_error() {
         path_prefix: "/v3/hooks".into(),
         times: 2,
     });
-    let register = || {
-        cartbridge::inbound::ensure(
-            &env.app.ctx,
-            env.tenant,
-            env.connection,
-            "get_shipments",
-            shipments::WEBHOOK_SCOPES,
-        )
-    };
-    let (a, b) = tokio::join!(register(), register());
+    let (a, b) = tokio::join!(register_hooks(&env), register_hooks(&env));
     a.expect("the first registration succeeded");
     b.expect("the second registration succeeded");
     assert!(
@@ -870,15 +873,9 @@ async fn a_hook_key_left_unsealed_by_a_dead_request_is_taken_over_by_the_next_re
     .await
     .expect("insert")
     .expect("a new row");
-    cartbridge::inbound::ensure(
-        &env.app.ctx,
-        env.tenant,
-        env.connection,
-        "get_shipments",
-        shipments::WEBHOOK_SCOPES,
-    )
-    .await
-    .expect("the registration took the key over");
+    register_hooks(&env)
+        .await
+        .expect("the registration took the key over");
     let row = db::inbound::key(&env.app.db, env.tenant, env.connection)
         .await
         .expect("read")
