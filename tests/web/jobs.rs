@@ -995,6 +995,11 @@ async fn a_worker_that_lost_its_lease_drops_the_handler_and_the_job_is_finished_
         .wait_for_run_id(run_of(&env, job).await.unwrap().id)
         .await;
     assert_eq!(run.status, "succeeded", "{:?}", run.error);
+    // The worker marks the job done just after the handler finished the run.
+    wait_until("the job is done", 30, || async {
+        job_row(&env.app, env.tenant, job).await.status != "running"
+    })
+    .await;
     let row = job_row(&env.app, env.tenant, job).await;
     assert_eq!((row.status.as_str(), row.attempts), ("done", 2));
 }
