@@ -749,8 +749,9 @@ async fn a_hook_check_racing_a_save_that_stops_listening_leaves_no_hook_on_the_s
     };
     assert_eq!(listening(&env), shipments::WEBHOOK_SCOPES.len());
 
+    // Long enough for the save below to finish inside it, even on a loaded machine.
     env.fake.inject(Fault::Slow {
-        delay: Duration::from_secs(2),
+        delay: Duration::from_secs(4),
         path_prefix: "/v3/hooks/".into(),
         times: 1,
     });
@@ -814,47 +815,84 @@ async fn register_hooks(env: &InventoryEnv) -> Result<(), cartbridge::inbound::H
     .await
 }
 
-/// Two hook registrations at once (a save and a run, or two processes) both look, find
-/// nothing and create; BigCommerce refuses the second with 422 ("already exists"), and
-/// that check adopts the first one's hook instead of failing: one hook per scope, recorded.
+/// Two registrations of one hook at once (a save and a run, or two processes): this one
+/// looks and finds nothing, the other creates the hook meanwhile, and BigCommerce refuses
+/// this one's create with 422 ("already exists"). The check adopts the other's hook instead
+/// of failing: one hook per scope, recorded. (The look is answered "nothing" and then held
+/// by the fake while the other registration creates the hook, so the race always happens.)
 #[tokio::test]
-async fn two_registrations_at_once_end_with_one_hook_per_scope_and_no_error() {
+async fn a_registration_that_loses_the_race_to_create_a_hook_adopts_the_winner_s() {
     let env = shipments_env(|_| {}).await;
-    // Both first looks are held together, so both then create.
-    env.fake.inject(Fault::Slow {
-        delay: Duration::from_millis(500),
+    let (public_id, secret) = cartbridge::inbound::key(&env.app.ctx, env.tenant, env.connection)
+        .await
+        .expect("the connection's hook key");
+    let scope = shipments::WEBHOOK_SCOPES[0];
+    env.fake.inject(Fault::HangAfterWrite {
+        delay: Duration::from_millis(800),
         path_prefix: "/v3/hooks".into(),
-        times: 2,
+        times: 1,
     });
-    let (a, b) = tokio::join!(register_hooks(&env), register_hooks(&env));
-    a.expect("the first registration succeeded");
-    b.expect("the second registration succeeded");
-    assert!(
-        env.fake.count_answered(422) >= 1,
-        "the second create was refused (the race happened)"
+    let seen = env.fake.requests().len();
+    let registration = tokio::spawn({
+        let ctx = env.app.ctx.clone();
+        let (tenant, connection) = (env.tenant, env.connection);
+        async move {
+            cartbridge::inbound::ensure(&ctx, tenant, connection, "get_shipments", &[scope])
+                .await
+                .map_err(|e| e.to_string())
+        }
+    });
+    for _ in 0..300 {
+        if env.fake.requests()[seen..]
+            .iter()
+            .any(|r| r.method == "GET" && r.path.ends_with("/v3/hooks"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The other registration creates the hook while this one's look is held.
+    let winner: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/stores/{STORE}/v3/hooks", env.fake.api_url()))
+        .header("X-Auth-Token", crate::helpers::shipments::TOKEN)
+        .json(&json!({
+            "scope": scope,
+            "destination": format!("{}/webhooks/bigcommerce/{public_id}", env.app.base),
+            "is_active": true,
+            "headers": { cartbridge::inbound::SECRET_HEADER: secret.expose() },
+        }))
+        .send()
+        .await
+        .expect("created")
+        .json()
+        .await
+        .expect("the hook");
+    let winner = winner["data"]["id"].as_i64().expect("the winner's id");
+
+    registration
+        .await
+        .expect("the registration ran")
+        .expect("the registration succeeded");
+    assert_eq!(
+        env.fake.count_answered(422),
+        1,
+        "the late create was refused"
     );
     let hooks = env.fake.hooks(STORE);
-    for scope in shipments::WEBHOOK_SCOPES {
-        let ids: Vec<i64> = hooks
-            .iter()
-            .filter(|h| h["scope"] == *scope)
-            .filter_map(|h| h["id"].as_i64())
-            .collect();
-        assert_eq!(ids.len(), 1, "one hook for {scope}: {hooks:?}");
-        assert_eq!(
-            count(
-                &env,
-                &format!(
-                    "SELECT COUNT(*) FROM bigcommerce_hooks WHERE scope = '{scope}' \
-                     AND bc_hook_id = {} AND is_active AND problem IS NULL",
-                    ids[0]
-                )
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    assert_eq!(hooks[0]["id"], winner);
+    assert_eq!(
+        count(
+            &env,
+            &format!(
+                "SELECT COUNT(*) FROM bigcommerce_hooks WHERE scope = '{scope}' \
+                 AND bc_hook_id = {winner} AND is_active AND problem IS NULL"
             )
-            .await,
-            1,
-            "{scope} is recorded with the store's hook"
-        );
-    }
+        )
+        .await,
+        1,
+        "the winner's hook is recorded"
+    );
 }
 
 /// A hook key whose creator died between inserting the row and sealing its secret is
