@@ -112,6 +112,20 @@ impl Db {
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // A task aborted inside a write transaction (a job handler cancelled at
+            // shutdown) can leave it open on its connection, and sqlx does not roll it back
+            // on return: the connection would keep SQLite's one write lock and every other
+            // writer would wait out the busy timeout. Such a connection is closed instead
+            // (closing rolls its transaction back); the pool opens a new one when needed.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    Ok(
+                        <<sqlx::Sqlite as sqlx::Database>::TransactionManager as sqlx::TransactionManager>::get_transaction_depth(
+                            conn,
+                        ) == 0,
+                    )
+                })
+            })
             .connect_with(options)
             .await
             .context("cannot open the SQLite database (CARTBRIDGE_DATABASE_URL)")?;
