@@ -118,13 +118,9 @@ impl Db {
             // writer would wait out the busy timeout. Such a connection is closed instead
             // (closing rolls its transaction back); the pool opens a new one when needed.
             .after_release(|conn, _| {
-                Box::pin(async move {
-                    Ok(
-                        <<sqlx::Sqlite as sqlx::Database>::TransactionManager as sqlx::TransactionManager>::get_transaction_depth(
-                            conn,
-                        ) == 0,
-                    )
-                })
+                use sqlx::{TransactionManager, sqlite::SqliteTransactionManager};
+                let idle = SqliteTransactionManager::get_transaction_depth(conn) == 0;
+                Box::pin(async move { Ok(idle) })
             })
             .connect_with(options)
             .await

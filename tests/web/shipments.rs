@@ -764,15 +764,9 @@ async fn a_hook_check_racing_a_save_that_stops_listening_leaves_no_hook_on_the_s
             .map_err(|e| e.to_string())
     });
     // The check has reached the store and is held there.
-    for _ in 0..300 {
-        if env.fake.requests()[seen..]
-            .iter()
-            .any(|r| r.method == "GET" && r.path.contains("/v3/hooks/"))
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    env.fake
+        .wait_for_request(seen, |r| r.method == "GET" && r.path.contains("/v3/hooks/"))
+        .await;
     save_settings_as(&env, true, "sent", false).await;
     assert_eq!(listening(&env), 0, "the save removed the hooks");
     check
@@ -842,15 +836,9 @@ async fn a_registration_that_loses_the_race_to_create_a_hook_adopts_the_winner_s
                 .map_err(|e| e.to_string())
         }
     });
-    for _ in 0..300 {
-        if env.fake.requests()[seen..]
-            .iter()
-            .any(|r| r.method == "GET" && r.path.ends_with("/v3/hooks"))
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    env.fake
+        .wait_for_request(seen, |r| r.method == "GET" && r.path.ends_with("/v3/hooks"))
+        .await;
     // The other registration creates the hook while this one's look is held.
     let winner: serde_json::Value = reqwest::Client::new()
         .post(format!("{}/stores/{STORE}/v3/hooks", env.fake.api_url()))

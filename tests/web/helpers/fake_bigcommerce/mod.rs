@@ -179,6 +179,18 @@ impl FakeBigCommerce {
         self.lock().requests.clone()
     }
 
+    /// Waits until a request recorded after the first `after` matches `wanted` (requests
+    /// are recorded on arrival, before any latency or fault holds them); panics after 10 s.
+    pub async fn wait_for_request(&self, after: usize, wanted: impl Fn(&RecordedRequest) -> bool) {
+        for _ in 0..1000 {
+            if self.lock().requests.iter().skip(after).any(&wanted) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the awaited request never reached the fake");
+    }
+
     /// How many recorded requests were answered `status` (e.g. 429), faults included.
     pub fn count_answered(&self, status: u16) -> usize {
         self.lock()
